@@ -1,0 +1,110 @@
+import { Worker } from 'bullmq';
+import { type Config, requireSlack } from '../core/config.ts';
+import { errorMessage } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { SlackPublisher } from '../report/publisher.ts';
+import { scheduleFixTimeout } from './escalation.ts';
+import { startFixWorker } from './fix-worker.ts';
+import { AlertGroups } from './grouping.ts';
+import { IncidentStore } from './incidents.ts';
+import { startIntakeWorker } from './monitors.ts';
+import { createInvestigateProcessor, type Publisher, type Steps } from './processor.ts';
+import { createInvestigateQueue, createRedis, enqueueInvestigation, INVESTIGATE_QUEUE } from './queue.ts';
+import { startRemediateWorker } from './remediate.ts';
+
+export interface WorkerHandle {
+  close(): Promise<void>;
+}
+
+/**
+ * BullMQ worker options from config. A SIGKILLed worker's lock expires after HEAL_JOB_LOCK_MS; the
+ * stalled-job check runs at half that, so a restarted (or sibling) worker picks the job up quickly.
+ */
+export function workerOptions(config: Config) {
+  const lockDuration = config.HEAL_JOB_LOCK_MS;
+  return {
+    concurrency: config.HEAL_WORKER_CONCURRENCY,
+    lockDuration,
+    stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
+    maxStalledCount: 3,
+    prefix: config.HEAL_QUEUE_PREFIX,
+  };
+}
+
+/**
+ * `heal worker`: runs the `investigate` processor until close() (the CLI calls it on SIGTERM),
+ * which waits for running jobs to reach a checkpoint-safe end and disconnects from Redis.
+ */
+export async function startWorker(
+  config: Config,
+  log: Logger,
+  overrides: { publisher?: Publisher; steps?: Steps } = {},
+): Promise<WorkerHandle> {
+  const { botToken } = requireSlack(config, { web: false });
+  const redis = createRedis(config, { worker: true });
+  const incidents = new IncidentStore(redis, config.HEAL_QUEUE_PREFIX);
+  const publisher =
+    overrides.publisher ??
+    new SlackPublisher({
+      token: botToken,
+      slackApiUrl: config.SLACK_API_URL,
+      logger: log,
+      // Pacing state shared by every worker process: Slack's limits are per channel / per app.
+      redis: { client: redis, prefix: config.HEAL_QUEUE_PREFIX },
+    });
+  // Approved fixes and approval-timeout checks (issue 7); started first so investigations can schedule.
+  const fix = await startFixWorker({ config, log, redis, incidents, publisher }, workerOptions(config));
+  const processor = createInvestigateProcessor({
+    config,
+    log,
+    redis,
+    incidents,
+    publisher,
+    escalation: {
+      fixes: fix.fixes,
+      scheduleFixTimeout: (incidentId, delayMs) => scheduleFixTimeout(fix.queue, incidentId, delayMs),
+    },
+    ...(overrides.steps ? { steps: overrides.steps } : {}),
+  });
+  const worker = new Worker(INVESTIGATE_QUEUE, processor, { connection: redis, ...workerOptions(config) });
+  worker.on('failed', (job, err) =>
+    log.warn({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'investigate job failed'),
+  );
+  worker.on('completed', (job, result) => log.info({ jobId: job.id, result }, 'investigate job completed'));
+  worker.on('error', (err) => log.error({ err: errorMessage(err) }, 'worker error'));
+  await worker.waitUntilReady();
+  const remediate = await startRemediateWorker(
+    { config, log, redis, incidents, publisher },
+    workerOptions(config),
+  );
+  // Intake (issue 8): grouped-alert counters and silent-failure monitors on the `intake` queue.
+  const investigateQueue = createInvestigateQueue(redis, config.HEAL_QUEUE_PREFIX);
+  const intake = await startIntakeWorker(
+    {
+      config,
+      log,
+      redis,
+      incidents,
+      publisher,
+      ctx: { config, log: log.child({ component: 'monitor' }) },
+      groups: new AlertGroups(redis, config.HEAL_QUEUE_PREFIX, incidents, {
+        suppressMs: config.HEAL_SUPPRESS_MS,
+      }),
+      enqueue: (data) => enqueueInvestigation(investigateQueue, data),
+    },
+    config.HEAL_QUEUE_PREFIX,
+  );
+  log.info({ concurrency: config.HEAL_WORKER_CONCURRENCY, lockMs: config.HEAL_JOB_LOCK_MS }, 'worker ready');
+  return {
+    async close() {
+      await Promise.all([
+        worker.close(),
+        remediate.close(),
+        fix.close(),
+        intake.close(),
+        investigateQueue.close(),
+      ]);
+      await redis.quit().catch(() => undefined);
+    },
+  };
+}

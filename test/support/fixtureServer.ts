@@ -1,0 +1,1 @@
+export * from '../../src/cli/fixture-server.ts';

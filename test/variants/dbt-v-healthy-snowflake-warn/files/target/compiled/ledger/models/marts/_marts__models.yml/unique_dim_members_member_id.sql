@@ -1,0 +1,14 @@
+
+    
+    
+
+select
+    member_id as unique_field,
+    count(*) as n_records
+
+from "analytics"."prod"."dim_members"
+where member_id is not null
+group by member_id
+having count(*) > 1
+
+

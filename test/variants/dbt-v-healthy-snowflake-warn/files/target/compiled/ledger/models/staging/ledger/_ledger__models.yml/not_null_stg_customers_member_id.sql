@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select member_id
+from "analytics"."prod"."stg_customers"
+where member_id is null
+
+

@@ -1,0 +1,35 @@
+with customers as (
+
+    select * from "analytics"."prod"."stg_customers"
+
+),
+
+orders as (
+
+    select * from "analytics"."prod"."stg_purchases"
+
+),
+
+customer_orders as (
+
+    select
+        customer_id,
+        min(ordered_at) as first_order_at,
+        max(ordered_at) as most_recent_order_at,
+        count(order_id) as number_of_orders
+    from orders
+    group by 1
+
+)
+
+select
+    customers.customer_id,
+    customers.email,
+    customers.first_name,
+    customers.last_name,
+    customers.country_code,
+    customer_orders.first_order_at,
+    customer_orders.most_recent_order_at,
+    coalesce(customer_orders.number_of_orders, 0) as number_of_orders
+from customers
+left join customer_orders using (customer_id)

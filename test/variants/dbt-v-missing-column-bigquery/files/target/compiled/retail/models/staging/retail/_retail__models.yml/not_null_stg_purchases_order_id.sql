@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select order_id
+from "analytics"."prod"."stg_purchases"
+where order_id is null
+
+

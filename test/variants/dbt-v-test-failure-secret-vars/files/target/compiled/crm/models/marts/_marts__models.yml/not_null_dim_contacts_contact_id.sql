@@ -1,0 +1,11 @@
+
+    
+    
+
+
+
+select contact_id
+from "analytics"."prod"."dim_contacts"
+where contact_id is null
+
+
