@@ -1,3 +1,4 @@
+import cronParser from 'cron-parser';
 import { z } from 'zod';
 
 const url = (what: string) => z.url({ protocol: /^https?$/, error: `must be an http(s) URL (${what})` });
@@ -17,6 +18,24 @@ const csv = z
   );
 
 const positiveInt = (dflt: number) => z.coerce.number().int().positive().default(dflt);
+
+const validTimeZone = (tz: string) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const validCron = (expr: string) => {
+  try {
+    cronParser.parseExpression(expr);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** Every environment variable Heal reads, validated once (DESIGN.md §4). */
 export const ConfigSchema = z
@@ -116,6 +135,18 @@ export const ConfigSchema = z
     HEAL_RECUR_ESCALATE: positiveInt(3),
     /** YAML silent-failure monitors (dbt target dirs, dbt Cloud jobs, Airflow DAGs) run by the worker. */
     HEAL_MONITORS_FILE: optionalString,
+    /** Channel id of the weekly digest (top failure signatures, time to root cause, outcomes); unset: none. */
+    HEAL_DIGEST_CHANNEL: optionalString,
+    /** When the digest is posted: a cron pattern (default Mondays 09:00) in HEAL_DIGEST_TZ. */
+    HEAL_DIGEST_CRON: z
+      .string()
+      .default('0 9 * * 1')
+      .refine(validCron, 'must be a cron pattern like `0 9 * * 1`'),
+    /** IANA time zone of HEAL_DIGEST_CRON (default UTC). */
+    HEAL_DIGEST_TZ: z
+      .string()
+      .default('UTC')
+      .refine(validTimeZone, 'must be an IANA time zone like Europe/Paris'),
     /** Token for the BullMQ dashboard at /admin/queues (Basic auth password or Bearer); unset: no dashboard. */
     HEAL_DASHBOARD_TOKEN: optionalString,
   })

@@ -23,6 +23,8 @@ const PATTERNS: Array<[RegExp, string]> = [
   [/\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, '[REDACTED jwt]'],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi, '$1 [REDACTED]'],
   [/(\b[a-z][a-z0-9+.-]*:\/\/)([^\s:/@]*):(?!\[REDACTED)([^\s@/]+)@/gi, '$1$2:[REDACTED]@'],
+  // A key as the whole userinfo (Sentry DSNs, token-in-URL clones): long, no password part.
+  [/(\b[a-z][a-z0-9+.-]*:\/\/)(?!\[REDACTED)[A-Za-z0-9_-]{16,}@/gi, '$1[REDACTED]@'],
   [
     /(\b[\w.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|account[_-]?key|credential)s?[\w.-]*\s*["']?\s*[:=]\s*["']?)(?!\[REDACTED)([^\s"',;&}]{3,})/gi,
     '$1[REDACTED]',

@@ -1,30 +1,43 @@
 import { z } from 'zod';
+import { redact } from './redact.ts';
+
+/** Airflow's own id grammar (airflow.utils.helpers.KEY_REGEX) for dag and task ids. */
+const AIRFLOW_KEY = /^[A-Za-z0-9_.-]{1,250}$/;
+const NO_SECRET = 'looks like it carries a secret (a key, token or password); remove it and try again';
+
+/** A user-supplied free-form field: never one that redaction would change (it would be echoed to Slack). */
+const freeText = () =>
+  z
+    .string()
+    .min(1)
+    .refine((s) => redact(s) === s, NO_SECRET);
+const airflowKey = () => freeText().regex(AIRFLOW_KEY, 'is not an Airflow id (letters, digits, _ . - only)');
 
 /** A parsed `/heal` or CLI target (DESIGN.md §2). */
 export const Target = z.discriminatedUnion('platform', [
   z.object({
     platform: z.literal('spark'),
-    appId: z.string().min(1),
-    attempt: z.string().min(1).optional(),
+    appId: freeText(),
+    attempt: freeText().optional(),
     /** The UI / History Server URL the target was parsed from, kept for links. */
-    url: z.string().optional(),
+    url: freeText().optional(),
   }),
   z
     .object({
       platform: z.literal('airflow'),
-      dagId: z.string().min(1),
+      dagId: airflowKey(),
       /** The dag_run_id; an old-UI log URL only carries the logical date, which pinning resolves. */
-      runId: z.string().min(1).optional(),
-      logicalDate: z.string().min(1).optional(),
-      taskId: z.string().min(1).optional(),
-      url: z.string().optional(),
+      runId: freeText().optional(),
+      logicalDate: freeText().optional(),
+      taskId: airflowKey().optional(),
+      url: freeText().optional(),
     })
     .refine((t) => t.runId || t.logicalDate, 'an Airflow target needs a dag_run_id or a logical date'),
   z.object({
     platform: z.literal('dbt'),
-    path: z.string().min(1).optional(),
-    cloudRunId: z.string().min(1).optional(),
-    url: z.string().optional(),
+    path: freeText().optional(),
+    cloudRunId: freeText().optional(),
+    url: freeText().optional(),
   }),
 ]);
 export type Target = z.infer<typeof Target>;
@@ -44,9 +57,18 @@ const SPARK_APP_ID =
 const SPARK_ID_IN_TEXT = /(application_\d+_\d+|app-\d{14}-\d{4,}|local-\d{10,}|spark-[0-9a-f]{32})/;
 const ATTEMPT = /^[A-Za-z0-9_-]{1,16}$/;
 
+/** The error names the word not understood, redacted: it is echoed back to Slack. */
 function fail(message: string, example?: string): TargetParse {
   const ex = example ? `\nExample: \`${example}\`` : '';
-  return { ok: false, error: `${message}${ex}\nUsage:\n${GRAMMAR}` };
+  return { ok: false, error: `${redact(message)}${ex}\nUsage:\n${GRAMMAR}` };
+}
+
+/** The last word on every parsed target: the schema (ids, no secrets), its issue named on failure. */
+function checked(candidate: unknown): TargetParse {
+  const res = Target.safeParse(candidate);
+  if (res.success) return { ok: true, target: res.data };
+  const issue = res.error.issues[0];
+  return fail(`\`${String(issue?.path.join('.') ?? 'target')}\` ${issue?.message ?? 'is invalid'}.`);
 }
 
 function parseSpark(args: string[]): TargetParse {
@@ -86,13 +108,22 @@ function parseDbt(args: string[]): TargetParse {
 
 /** Parses a Spark UI, History Server, Airflow UI or dbt Cloud URL into a target. */
 export function parseTargetUrl(raw: string): TargetParse {
+  return verified(urlTarget(raw));
+}
+
+function verified(res: TargetParse): TargetParse {
+  return res.ok ? checked(res.target) : res;
+}
+
+function urlTarget(raw: string): TargetParse {
   let u: URL;
+  let decoded: string;
   try {
     u = new URL(raw);
+    decoded = decodeURIComponent(u.pathname);
   } catch {
     return fail(`\`${raw}\` is not a valid URL.`);
   }
-  const decoded = decodeURIComponent(u.pathname);
   const dbtRun =
     decoded.match(/\/deploy\/\d+\/projects\/\d+\/runs\/(\d+)/) ?? decoded.match(/\/runs\/(\d+)\/?$/);
   if (dbtRun?.[1] && /getdbt|dbt/i.test(u.hostname + decoded))
@@ -144,6 +175,11 @@ function airflowTarget(
 
 /** Parses the `/heal` / CLI target text. Never throws; errors name the word not understood. */
 export function parseTarget(text: string): TargetParse {
+  // Checked whole, before splitting: `X-API-Key: abc…` is a secret only next to its key.
+  if (redact(text) !== text)
+    return fail(
+      'That text looks like it carries a secret (a key, token or password); Heal will not repeat it.',
+    );
   const words = text.trim().split(/\s+/).filter(Boolean);
   const [head, ...rest] = words;
   if (!head) return fail('Tell me what to investigate.', 'spark application_1700000000000_0042');
@@ -153,11 +189,11 @@ export function parseTarget(text: string): TargetParse {
   }
   switch (head.toLowerCase()) {
     case 'spark':
-      return parseSpark(rest);
+      return verified(parseSpark(rest));
     case 'airflow':
-      return parseAirflow(rest);
+      return verified(parseAirflow(rest));
     case 'dbt':
-      return parseDbt(rest);
+      return verified(parseDbt(rest));
     default:
       return fail(
         `I don't understand \`${head}\`: a target starts with spark, airflow, dbt or a URL.`,

@@ -54,6 +54,8 @@ export const IncidentRecord = z.object({
   source: z.enum(['command', 'alert']),
   createdAt: z.coerce.number(),
   checkpoint: Checkpoint,
+  /** When the root cause was first posted (epoch ms): the digest's time to root cause. */
+  publishedAt: z.coerce.number().optional(),
   /** ts of the thread-parent message Heal posted and updates in place. */
   parentTs: z.string().optional(),
   /** Permalink of the thread parent, so a duplicate `/heal` can link it without a Slack call. */
@@ -208,6 +210,8 @@ export class IncidentStore {
     if (data.report) fields.report = JSON.stringify(data.report);
     if (data.error !== undefined) fields.error = data.error;
     await this.redis.hset(this.key(incidentId), fields);
+    if (stage === 'published')
+      await this.redis.hsetnx(this.key(incidentId), 'publishedAt', String(Date.now()));
     if (data.report) {
       const rec = await this.get(incidentId);
       const names = namesOf(data.report.target, data.report, data.collection ?? rec?.collection);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Job, type Queue, Worker } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -9,11 +9,9 @@ import { connectAirflow } from '../adapters/airflow/client.ts';
 import { cloudClient, previousRuns } from '../adapters/dbt/cloud.ts';
 import type { AdapterContext } from '../adapters/types.ts';
 import { type Config, ConfigError } from '../core/config.ts';
-import type { Logger } from '../core/logger.ts';
 import { type Target, targetKey } from '../core/target.ts';
 import type { Upstream } from '../core/upstream.ts';
 import { collectStep, diagnoseStep, pinStep } from '../diagnosis/investigate.ts';
-import { createIntakeQueue, INTAKE_QUEUE, postGroupSummary, type SummaryDeps } from './grouping.ts';
 import type { IncidentStore } from './incidents.ts';
 import type { InvestigateJobData } from './queue.ts';
 
@@ -201,48 +199,4 @@ async function checkRun(m: Monitor, run: RunToCheck, deps: MonitorDeps): Promise
     'silent failure found',
   );
   return { status: 'ok', data: incidentId };
-}
-
-export interface IntakeWorkerDeps extends MonitorDeps, Omit<SummaryDeps, 'incidents'> {
-  log: Logger;
-}
-
-/**
- * The `intake` queue's worker (concurrency 1, so one group's counter is never posted twice): group counter
- * updates and silent-failure monitor ticks. Monitors come from HEAL_MONITORS_FILE, scheduled on start.
- */
-export async function startIntakeWorker(
-  deps: IntakeWorkerDeps,
-  prefix: string,
-): Promise<{ close(): Promise<void> }> {
-  const monitors = loadMonitors(deps.config.HEAL_MONITORS_FILE);
-  const queue = createIntakeQueue(deps.redis, prefix);
-  await upsertMonitorSchedulers(queue, monitors);
-  const byId = new Map(monitors.map((m) => [m.id, m]));
-  const worker = new Worker(
-    INTAKE_QUEUE,
-    async (job: Job) => {
-      if (job.name === 'group-summary') return postGroupSummary(deps, String(job.data.groupId));
-      if (job.name === 'monitor') {
-        const m = byId.get(String(job.data.monitorId));
-        if (!m) return 'monitor no longer configured';
-        const r = await runMonitor(m, deps);
-        if (r.problems.length)
-          deps.log.warn({ monitor: m.id, problems: r.problems }, 'monitor could not check');
-        return r;
-      }
-      return `unknown job ${job.name}`;
-    },
-    { connection: deps.redis, prefix, concurrency: 1 },
-  );
-  worker.on('failed', (job, err) => deps.log.warn({ job: job?.name, err: err.message }, 'intake job failed'));
-  await worker.waitUntilReady();
-  if (monitors.length)
-    deps.log.info({ monitors: monitors.map((m) => m.id) }, 'silent-failure monitors scheduled');
-  return {
-    async close() {
-      await worker.close();
-      await queue.close();
-    },
-  };
 }

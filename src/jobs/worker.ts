@@ -7,7 +7,7 @@ import { scheduleFixTimeout } from './escalation.ts';
 import { startFixWorker } from './fix-worker.ts';
 import { AlertGroups } from './grouping.ts';
 import { IncidentStore } from './incidents.ts';
-import { startIntakeWorker } from './monitors.ts';
+import { startIntakeWorker } from './intake-worker.ts';
 import { createInvestigateProcessor, type Publisher, type Steps } from './processor.ts';
 import { createInvestigateQueue, createRedis, enqueueInvestigation, INVESTIGATE_QUEUE } from './queue.ts';
 import { startRemediateWorker } from './remediate.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fenceUntrusted, redact, truncate } from '../../src/core/redact.ts';
+import { SECRETS as CORPUS, findSecrets } from '../support/untrusted.ts';
 
 const SECRETS = [
   'xoxb-1234567890-abcdefghijkl',
@@ -34,6 +35,10 @@ describe('redact', () => {
     const out = redact(text);
     for (const s of SECRETS) expect(out).not.toContain(s);
     expect(out).toContain('jdbc:postgresql://etl:[REDACTED]@db:5432/orders');
+  });
+
+  it('redacts every secret of the untrusted corpus in its own context line', () => {
+    for (const s of CORPUS) expect(findSecrets(redact(s.context)), s.id).toEqual([]);
   });
 
   it('is idempotent', () => {

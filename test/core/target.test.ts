@@ -101,4 +101,24 @@ describe('target grammar', () => {
     expect(incidentId(ok('http://h:18080/history/app-20261120021500-0042/jobs/'))).toBe(a);
     expect(incidentId(ok('spark app-20261120021500-0042/1'))).not.toBe(a);
   });
+
+  it.each([
+    'airflow etl X-API-Key: fakehealapikey-0123456789',
+    'airflow etl run1 github_pat_11FAKEHEAL0_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
+    "dbt sentry_sdk.init(dsn='https://0123456789abcdeffedcba9876543210@o123456.ingest.sentry.io/4500000')",
+    'https://airflow.acme.io/dags/etl/grid?dag_run_id=manual__1&token=abcdefgh12345678',
+  ])('refuses %j as carrying a secret, without repeating it', (text) => {
+    const message = error(text);
+    expect(message).toMatch(/secret/);
+    expect(message).not.toMatch(/fakehealapikey|github_pat|0123456789abcdef|abcdefgh12345678/);
+  });
+
+  it('turns a URL with broken percent-encoding into an error, not a throw', () => {
+    expect(error('http://h:18080/history/%E0%A4%A/app-20261120021500-0042')).toMatch(/not a valid URL/);
+  });
+
+  it("holds Airflow ids to Airflow's own grammar", () => {
+    expect(error('airflow etl;drop run1')).toMatch(/dagId.*not an Airflow id/);
+    expect(error('airflow etl run1 task/../x')).toMatch(/taskId.*not an Airflow id/);
+  });
 });

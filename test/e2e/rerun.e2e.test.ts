@@ -222,10 +222,16 @@ describe('web + worker: Rerun on an Airflow incident (fixture Airflow 2 behind a
     }
 
     // The thread: dry-run preview, rerun started, outcome; the parent shows who did what, no Rerun button.
-    const replies = slack
-      .callsOf('chat.postMessage')
-      .filter((c) => c.body.thread_ts === parentTs)
-      .map((c) => JSON.stringify(c.body.blocks));
+    // The outcome is stored before it is posted (the publisher paces the thread): wait for the post too.
+    const threadReplies = () =>
+      slack
+        .callsOf('chat.postMessage')
+        .filter((c) => c.body.thread_ts === parentTs)
+        .map((c) => JSON.stringify(c.body.blocks));
+    const replies = await waitFor('rerun outcome posted', async () => {
+      const r = threadReplies();
+      return r.some((b) => b.includes('heal_rerun_outcome')) ? r : undefined;
+    });
     const dry = replies.findIndex((r) => r.includes('heal_rerun_dry_run'));
     const started = replies.findIndex((r) => r.includes('heal_rerun_started'));
     const outcome = replies.findIndex((r) => r.includes('heal_rerun_outcome'));
@@ -234,7 +240,10 @@ describe('web + worker: Rerun on an Airflow incident (fixture Airflow 2 behind a
     expect(outcome).toBeGreaterThan(started);
     expect(replies[dry]).toContain('train_propensity');
     expect(replies[outcome]).toMatch(/succeeded/);
-    const parent = JSON.stringify(slack.messages.get(parentTs)?.blocks);
+    const parent = await waitFor('parent re-rendered', () => {
+      const p = JSON.stringify(slack.messages.get(parentTs)?.blocks);
+      return p.includes('reran this') ? p : undefined;
+    });
     expect(parent).not.toContain('"action_id":"heal_rerun"');
     expect(parent).toContain(`<@${APPROVER}> reran this`);
     expect(slack.calls.filter((c) => c.response.ok !== true)).toEqual([]);
