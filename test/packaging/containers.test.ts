@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -7,31 +8,49 @@ import { parse } from 'yaml';
 const ROOT = join(import.meta.dirname, '..', '..');
 const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
 
-/** Whether the docker CLI has the compose plugin (`docker compose version` succeeds). */
-const hasCompose = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0;
+/** Compose v2 (`docker compose`) when the plugin is there, else Debian's Compose v1.29 (`docker-compose`). */
+function composeCli(): string[] | undefined {
+  if (spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0)
+    return ['docker', 'compose'];
+  if (spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0) return ['docker-compose'];
+  return undefined;
+}
+const composeCmd = composeCli();
 
 describe('docker-compose.yml', () => {
   const compose = parse(read('docker-compose.yml'), { merge: true }); // Compose resolves YAML merge keys
 
-  it.runIf(hasCompose)('validates with `docker compose config`', () => {
-    const r = spawnSync('docker', ['compose', '-f', 'docker-compose.yml', 'config', '--quiet'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-    });
-    expect(r.status, r.stderr).toBe(0);
-  });
+  // CI installs Compose (.ci/run); elsewhere the test says it was skipped rather than pretending.
+  it.runIf(composeCmd || process.env.CI)(
+    'validates with `docker compose config` after `cp .env.example .env`',
+    () => {
+      if (!composeCmd)
+        throw new Error('no docker compose / docker-compose on this machine (.ci/run installs it)');
+      const dir = mkdtempSync(join(tmpdir(), 'heal-compose-'));
+      copyFileSync(join(ROOT, 'docker-compose.yml'), join(dir, 'docker-compose.yml'));
+      copyFileSync(join(ROOT, '.env.example'), join(dir, '.env'));
+      const [cmd, ...args] = composeCmd ?? [];
+      const r = spawnSync(cmd as string, [...args, '-f', 'docker-compose.yml', 'config', '--quiet'], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const full = spawnSync(cmd as string, [...args, 'config'], { cwd: dir, encoding: 'utf8' });
+      expect(full.stdout).toMatch(/SLACK_BOT_TOKEN: xoxb-replace-me/);
+    },
+  );
 
-  // Without the compose plugin: the structure `docker compose config` would check for these services.
+  // What Compose would not check: the services Heal needs and how they are wired.
   it('runs web, worker and redis (AOF, noeviction) with the image built here', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['redis', 'web', 'worker']);
-    const top = new Set(['name', 'services', 'volumes', 'networks', 'configs', 'secrets']);
+    const top = new Set(['services', 'volumes', 'networks', 'configs', 'secrets']);
     expect(Object.keys(compose).filter((k) => !top.has(k) && !k.startsWith('x-'))).toEqual([]);
     for (const name of ['web', 'worker']) {
       const s = compose.services[name];
       expect(s.build).toBe('.');
       expect(s.environment.REDIS_URL).toBe('redis://redis:6379');
       expect(s.depends_on.redis.condition).toBe('service_healthy');
-      expect(s.env_file).toEqual([{ path: '.env', required: false }]);
+      expect(s.env_file).toEqual(['.env']);
     }
     expect(compose.services.web.command).toEqual(['web']);
     expect(compose.services.worker.command).toEqual(['worker']);
