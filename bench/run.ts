@@ -9,6 +9,7 @@ import { benchEvidence } from './evidence.ts';
 import { bench429, benchAck, benchAlerts, benchThroughput, type Row } from './load.ts';
 import { benchRender } from './render.ts';
 import { benchScenarios } from './scenarios.ts';
+import { benchSparkApp } from './spark-app.ts';
 
 const quick = process.argv.includes('--quick');
 /** `--only=ack,evidence`: run just those steps. */
@@ -36,6 +37,7 @@ await step('alerts', () => benchAlerts(quick ? 40 : 200));
 await step('throughput 1', () => benchThroughput(quick ? 100 : 1000, 1, 40_000));
 await step('throughput 2', () => benchThroughput(quick ? 100 : 1000, 2, 50_000));
 await step('evidence', () => benchEvidence(quick ? 128 : 1024));
+await step('evidence spark-app', () => benchSparkApp(200, quick ? 20_000 : 100_000));
 await step('429s', () => bench429(50));
 await step('render', async () => [{ bench: 'render', figure: await benchRender() }]);
 await step('scenarios', async () => [

@@ -135,6 +135,11 @@ export const ConfigSchema = z
     HEAL_RECUR_ESCALATE: positiveInt(3),
     /** YAML silent-failure monitors (dbt target dirs, dbt Cloud jobs, Airflow DAGs) run by the worker. */
     HEAL_MONITORS_FILE: optionalString,
+    /**
+     * App-wide spacing of chat.update calls (Slack Tier 3, ~50/min). Raise the rate (lower this) only where
+     * Slack granted more; 0 leaves only the 429 handling.
+     */
+    HEAL_SLACK_UPDATE_INTERVAL_MS: z.coerce.number().int().min(0).default(1200),
     /** Channel id of the weekly digest (top failure signatures, time to root cause, outcomes); unset: none. */
     HEAL_DIGEST_CHANNEL: optionalString,
     /** When the digest is posted: a cron pattern (default Mondays 09:00) in HEAL_DIGEST_TZ. */

@@ -51,6 +51,7 @@ export async function startWorker(
       logger: log,
       // Pacing state shared by every worker process: Slack's limits are per channel / per app.
       redis: { client: redis, prefix: config.HEAL_QUEUE_PREFIX },
+      updateIntervalMs: config.HEAL_SLACK_UPDATE_INTERVAL_MS,
     });
   // Approved fixes and approval-timeout checks (issue 7); started first so investigations can schedule.
   const fix = await startFixWorker({ config, log, redis, incidents, publisher }, workerOptions(config));

@@ -25,6 +25,11 @@ const MAX_DETAILED_STAGES = 12;
 const MAX_LOG_EXECUTORS = 8;
 /** Tasks kept per stage attempt's `tasks` map (failed first, then longest, then biggest shuffle read). */
 const MAX_TASKS_KEPT = 1000;
+/**
+ * Above this many tasks a stage attempt is read without its task map (`details=false`, ~1.5 KB of JSON per
+ * task: 60k tasks would be 90 MB) and its tasks come bounded from `taskList` (longest and failed ones).
+ */
+const MAX_INLINE_TASKS = 2000;
 const QUANTILES = '0.01,0.5,0.99';
 const TOP_TASKS = 20;
 
@@ -193,14 +198,15 @@ async function collectStage(
 ): Promise<void> {
   const key = stageKey(s.stageId, s.attemptId);
   const rel = `/stages/${s.stageId}/${s.attemptId}`;
-  const details = keep(await get(rel, StageAttempt), gaps);
+  const big = (s.numTasks ?? 0) > MAX_INLINE_TASKS;
+  const details = keep(await get(big ? `${rel}?details=false` : rel, StageAttempt), gaps);
   let failed: Task[] | undefined;
   if (details) {
-    const tasks = details.tasks;
+    const tasks = big ? await boundedTasks(get, rel, s, gaps) : details.tasks;
     snap.stageDetails[key] = tasks ? { ...details, tasks: trimTasks(tasks) } : details;
     if (tasks) failed = Object.values(tasks).filter(isFailed);
   }
-  if (!failed && (s.numFailedTasks ?? 0) > 0) {
+  if (!failed && !big && (s.numFailedTasks ?? 0) > 0) {
     const only = keep(await get(`${rel}?details=true&taskStatus=FAILED`, StageAttempt), gaps);
     if (only?.tasks) failed = Object.values(only.tasks).filter(isFailed);
   }
@@ -213,6 +219,23 @@ async function collectStage(
 }
 
 const isFailed = (t: Task) => t.status.toUpperCase() === 'FAILED';
+
+/** A big stage's tasks without its whole task map: its failed tasks and its longest, at most 1000 each. */
+async function boundedTasks(
+  get: Fetcher,
+  rel: string,
+  s: StageAttempt,
+  gaps: string[],
+): Promise<Record<string, Task> | undefined> {
+  const [failed, longest] = await Promise.all([
+    (s.numFailedTasks ?? 0) > 0
+      ? get(`${rel}/taskList?status=failed&length=${MAX_TASKS_KEPT}`, z.array(Task))
+      : Promise.resolve(undefined),
+    get(`${rel}/taskList?sortBy=-runtime&length=${MAX_TASKS_KEPT}`, z.array(Task)),
+  ]);
+  const tasks = [...((failed && keep(failed, gaps)) ?? []), ...(keep(longest, gaps) ?? [])];
+  return tasks.length ? Object.fromEntries(tasks.map((t) => [String(t.taskId), t])) : undefined;
+}
 
 /** Custom quantiles first, then the server's defaults; the caller reads `quantiles` either way. */
 async function collectSummary(get: Fetcher, rel: string, gaps: string[]): Promise<TaskSummary | undefined> {

@@ -17,6 +17,7 @@ import type { AdapterContext, PinResult } from '../../../src/adapters/types.ts';
 import { loadConfig } from '../../../src/core/config.ts';
 import { createLogger } from '../../../src/core/logger.ts';
 import { type FixtureServer, startFixtureServer } from '../../support/fixtureServer.ts';
+import { startSyntheticHistory } from '../../support/syntheticHistory.ts';
 
 const SCENARIOS = join(import.meta.dirname, '..', '..', 'scenarios');
 const ctxFor = (base?: string): AdapterContext => ({
@@ -332,3 +333,25 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json' });
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
+
+describe('collectSnapshot on a big application (synthetic History Server)', () => {
+  it('reads a 6,000-task stage without its task map: failed and longest tasks come bounded from taskList', async () => {
+    const srv = await startSyntheticHistory({ stages: 20, tasks: 10_000 });
+    servers.push(srv);
+    const appId = 'app-20261120021500-0042';
+    const pin = await pinned(srv.base, appId);
+    const { snapshot, gaps } = await collectSnapshot(pin, ctxFor(srv.base));
+    expect(gaps).toEqual([]);
+    const hot = srv.requests.filter((r) => r.includes('/stages/3/0'));
+    expect(hot).toContain(`/api/v1/applications/${appId}/stages/3/0?details=false`);
+    expect(hot.filter((r) => r.endsWith('/stages/3/0'))).toEqual([]); // never the whole task map
+    expect(hot.some((r) => r.includes('taskList?status=failed'))).toBe(true);
+    const tasks = Object.values(snapshot.stageDetails['3.0']?.tasks ?? {});
+    expect(tasks.length).toBeGreaterThan(100);
+    expect(tasks.length).toBeLessThanOrEqual(1000);
+    expect(snapshot.failedTasks['3.0']).toHaveLength(4);
+    // Small stages are still read whole.
+    expect(srv.requests).toContain(`/api/v1/applications/${appId}/stages/0/0`);
+  });
+});
+
