@@ -24,6 +24,8 @@ async function drive(
   rate: number,
   seconds: number,
   send: (i: number) => Promise<{ status: number; ms: number }>,
+  /** Request numbers start here (a warm-up uses ids the measured run does not). */
+  from = 0,
 ) {
   const lat: number[] = [];
   let errors = 0;
@@ -34,7 +36,7 @@ async function drive(
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     pending.push(
-      send(i).then(
+      send(from + i).then(
         (r) => void (r.status === 200 ? lat.push(r.ms) : errors++),
         () => void errors++,
       ),
@@ -92,7 +94,7 @@ function clickBody(i: number): string {
 export async function benchAck(seconds: number, rate = 200): Promise<Row[]> {
   const stack = await startChaosStack({ workers: 0 });
   const bare = await bareBolt(stack.slack.apiUrl);
-  const apps = aliasIds(rate * seconds, 10_000);
+  const apps = aliasIds(rate * seconds * 2, 10_000);
   const send = (base: string) => (i: number) =>
     sendSigned(
       `${base}/slack/events`,
@@ -102,7 +104,11 @@ export async function benchAck(seconds: number, rate = 200): Promise<Row[]> {
         contentType: 'form',
       },
     );
+  // Each server gets a warm-up at the same rate first (JIT, connection pools), not counted.
+  const warm = Math.max(1, Math.round(seconds / 5));
+  await drive(rate, warm, send(bare.base), seconds * rate);
   const b = await drive(rate, seconds, send(bare.base));
+  await drive(rate, warm, send(stack.base), seconds * rate);
   const h = await drive(rate, seconds, send(stack.base));
   await bare.close();
   await stack.close();

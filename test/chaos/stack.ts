@@ -148,6 +148,9 @@ export async function startChaosStack(opts: ChaosOptions = {}): Promise<ChaosSta
       ),
     async close() {
       await Promise.all([stop(stack.web), ...workers.map((w) => stop(w))]);
+      // Leave nothing behind in the shared Redis (a 1,000-incident run stores hundreds of MB); a Redis
+      // the test stopped on purpose is skipped.
+      if (redis.status === 'ready') await deletePrefix(redis, prefix).catch(() => undefined);
       redis.disconnect();
       await Promise.all([slack.close(), fixture.close(), proxy.close()]);
     },
@@ -160,6 +163,20 @@ export async function startChaosStack(opts: ChaosOptions = {}): Promise<ChaosSta
     throw err;
   }
   return stack;
+}
+
+async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  // A Cluster client (REDIS_CLUSTER_NODES) scans each master.
+  const cluster = redis as unknown as { nodes?: (role: 'master') => Redis[] };
+  const nodes = typeof cluster.nodes === 'function' ? cluster.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      for (const k of keys) await node.unlink(k);
+    } while (cursor !== '0');
+  }
 }
 
 /** Checks the thread of one published incident: one parent, no duplicated reply, one shared report file. */

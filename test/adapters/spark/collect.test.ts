@@ -354,4 +354,3 @@ describe('collectSnapshot on a big application (synthetic History Server)', () =
     expect(srv.requests).toContain(`/api/v1/applications/${appId}/stages/0/0`);
   });
 });
-
