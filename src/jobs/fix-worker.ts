@@ -11,11 +11,12 @@ import type { Logger } from '../core/logger.ts';
 import { renderParent } from '../report/blocks.ts';
 import { renderFixFailed, renderFixOpened } from '../report/fix-replies.ts';
 import { AuditLog } from './audit.ts';
+import { classify } from './classify.ts';
 import { checkFixTimeout, FIX_TIMEOUT_JOB } from './escalation.ts';
 import { enqueueFix, FIX_QUEUE, FixJobData, type FixJobResult, fixJobId, runFix } from './fix.ts';
 import { FixStore } from './fix-state.ts';
 import type { IncidentStore } from './incidents.ts';
-import { classify, type Publisher } from './processor.ts';
+import type { Publisher } from './processor.ts';
 import { threadStateOf } from './views.ts';
 
 export interface FixWorkerDeps {

@@ -2,7 +2,7 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AdapterContext, Collection, PinResult } from '../adapters/types.ts';
 import type { Config } from '../core/config.ts';
-import { errorMessage, PermanentError, TransientError } from '../core/errors.ts';
+import { errorMessage, TransientError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Report } from '../core/report.ts';
 import { describeTarget } from '../core/target.ts';
@@ -13,6 +13,7 @@ import { secondOpinion } from '../diagnosis/second-opinion.ts';
 import { renderEvidenceReplies, renderParent } from '../report/blocks.ts';
 import type { Phase, RecurrenceView, SlackMessage, ThreadState } from '../report/types.ts';
 import { isReportUploader, uploadReportOnce } from '../report/upload.ts';
+import { classify } from './classify.ts';
 import { escalateRecurrence } from './escalation.ts';
 import { attachFix, type Propose } from './fix-propose.ts';
 import type { FixStore } from './fix-state.ts';
@@ -60,22 +61,6 @@ export interface ProcessorDeps {
   steps?: Steps;
   /** Approval-timeout and recurrence escalation (src/jobs/escalation.ts); absent in unit tests. */
   escalation?: { fixes: FixStore; scheduleFixTimeout(incidentId: string, delayMs: number): Promise<void> };
-}
-
-/** Slack errors carry `retryable` (SlackApiError); anything else with it is treated the same way. */
-function isRetryableFlag(err: unknown): boolean | undefined {
-  const r = (err as { retryable?: unknown } | null)?.retryable;
-  return typeof r === 'boolean' ? r : undefined;
-}
-
-/** Maps an error to what BullMQ should do: retry with backoff, or stop (UnrecoverableError). */
-export function classify(err: unknown): Error {
-  if (err instanceof UnrecoverableError) return err;
-  if (err instanceof PermanentError) return new UnrecoverableError(err.message);
-  if (err instanceof TransientError) return err;
-  const retryable = isRetryableFlag(err);
-  if (retryable === false) return new UnrecoverableError(errorMessage(err));
-  return err instanceof Error ? err : new Error(String(err));
 }
 
 function pinFailure(result: Exclude<Upstream<PinResult>, { status: 'ok' }>, label: string): Error {
@@ -305,4 +290,18 @@ export function createInvestigateProcessor(deps: ProcessorDeps) {
       throw mapped;
     }
   };
+}
+
+/**
+ * A job BullMQ failed for stalling too often (its workers died or froze mid-job more than maxStalledCount
+ * times) never reaches the processor again: say so in its thread and mark it failed, so a new `/heal`
+ * claims it afresh instead of the incident hanging at its last checkpoint.
+ */
+export async function failStalledInvestigation(deps: ProcessorDeps, job: Job, reason: string): Promise<void> {
+  const parsed = InvestigateJobData.safeParse(job.data);
+  if (!parsed.success) return;
+  const rec = await deps.incidents.get(parsed.data.incidentId);
+  if (!rec || rec.checkpoint === 'published' || rec.checkpoint === 'failed') return;
+  const message = `the workers running it stopped mid-investigation too many times (${reason}); ask again with /heal`;
+  await new Investigation(deps, parsed.data, rec).fail(message);
 }

@@ -8,7 +8,13 @@ import { startFixWorker } from './fix-worker.ts';
 import { AlertGroups } from './grouping.ts';
 import { IncidentStore } from './incidents.ts';
 import { startIntakeWorker } from './intake-worker.ts';
-import { createInvestigateProcessor, type Publisher, type Steps } from './processor.ts';
+import {
+  createInvestigateProcessor,
+  failStalledInvestigation,
+  type ProcessorDeps,
+  type Publisher,
+  type Steps,
+} from './processor.ts';
 import { createInvestigateQueue, createRedis, enqueueInvestigation, INVESTIGATE_QUEUE } from './queue.ts';
 import { startRemediateWorker } from './remediate.ts';
 
@@ -55,7 +61,7 @@ export async function startWorker(
     });
   // Approved fixes and approval-timeout checks (issue 7); started first so investigations can schedule.
   const fix = await startFixWorker({ config, log, redis, incidents, publisher }, workerOptions(config));
-  const processor = createInvestigateProcessor({
+  const processorDeps: ProcessorDeps = {
     config,
     log,
     redis,
@@ -66,11 +72,16 @@ export async function startWorker(
       scheduleFixTimeout: (incidentId, delayMs) => scheduleFixTimeout(fix.queue, incidentId, delayMs),
     },
     ...(overrides.steps ? { steps: overrides.steps } : {}),
-  });
+  };
+  const processor = createInvestigateProcessor(processorDeps);
   const worker = new Worker(INVESTIGATE_QUEUE, processor, { connection: redis, ...workerOptions(config) });
-  worker.on('failed', (job, err) =>
-    log.warn({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'investigate job failed'),
-  );
+  worker.on('failed', (job, err) => {
+    log.warn({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'investigate job failed');
+    if (job && /stalled more than allowable limit/.test(err.message))
+      failStalledInvestigation(processorDeps, job, err.message).catch((e) =>
+        log.error({ jobId: job.id, err: errorMessage(e) }, 'could not report a stalled-out investigation'),
+      );
+  });
   worker.on('completed', (job, result) => log.info({ jobId: job.id, result }, 'investigate job completed'));
   worker.on('error', (err) => log.error({ err: errorMessage(err) }, 'worker error'));
   await worker.waitUntilReady();

@@ -10,7 +10,9 @@ describe(`worker SIGKILLed at random points of ${N} investigations`, () => {
   const rand = seeded(seed);
   beforeAll(async () => {
     // Every History Server answer takes 80 ms, so investigations span several checkpoints.
-    stack = await startChaosStack({ delayMs: 40, workers: 2, env: { HEAL_JOB_LOCK_MS: '2000' } });
+    // A 4 s lock: short enough to resume a killed worker's jobs quickly, long enough that a CPU-starved CI
+    // machine (four test files at once) does not count stalls of its own on top of the kills.
+    stack = await startChaosStack({ delayMs: 40, workers: 2, env: { HEAL_JOB_LOCK_MS: '4000' } });
   }, 60_000);
   afterAll(async () => {
     await stack?.close();

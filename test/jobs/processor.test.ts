@@ -4,7 +4,11 @@ import { incidentId } from '../../src/core/incident.ts';
 import { noData, upstreamError } from '../../src/core/upstream.ts';
 import { IncidentStore } from '../../src/jobs/incidents.ts';
 import { metricsKey } from '../../src/jobs/metrics.ts';
-import { createInvestigateProcessor, type Steps } from '../../src/jobs/processor.ts';
+import {
+  createInvestigateProcessor,
+  failStalledInvestigation,
+  type Steps,
+} from '../../src/jobs/processor.ts';
 import { SlackPublisher } from '../../src/report/publisher.ts';
 import { type FakeSlack, startFakeSlack } from '../support/fakeSlack.ts';
 import {
@@ -142,5 +146,18 @@ describe('investigate processor (real Redis, fake Slack)', () => {
     const bad = { ...jobData(id), channel: '' };
     await expect(processorWith(steps)(fakeJob(bad))).rejects.toBeInstanceOf(UnrecoverableError);
     expect(slack.calls).toHaveLength(0);
+  });
+
+  it('a job that stalled out (workers killed too often) fails visibly in its thread and can be asked again', async () => {
+    const { steps } = countingSteps({ failDiagnose: () => true });
+    await expect(processorWith(steps)(fakeJob(jobData(id), 0, 5))).rejects.toThrow('worker crashed');
+    expect((await store.get(id))?.checkpoint).toBe('collected');
+    const deps = { config, log: silentLog, redis, incidents: store, publisher, steps };
+    await failStalledInvestigation(deps, fakeJob(jobData(id)), 'job stalled more than allowable limit');
+    const rec = await store.get(id);
+    expect(rec?.checkpoint).toBe('failed');
+    expect(blocksText(String(rec?.parentTs))).toMatch(/stopped mid-investigation too many times/);
+    const again = await store.claim({ ...jobData(id), source: 'command' });
+    expect(again.claimed).toBe(true);
   });
 });
