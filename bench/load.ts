@@ -125,7 +125,8 @@ export async function benchAck(seconds: number, rate = 200): Promise<Row[]> {
 export async function benchAlerts(count: number): Promise<Row[]> {
   const stack = await startChaosStack({
     workers: 2,
-    env: { HEAL_ALERT_CHANNELS: alertChannels(count).join(',') },
+    // The production default concurrency (the chaos stack's own default is 4).
+    env: { HEAL_ALERT_CHANNELS: alertChannels(count).join(','), HEAL_WORKER_CONCURRENCY: '16' },
   });
   const firstPost: number[] = [];
   const rootCause: number[] = [];

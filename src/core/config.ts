@@ -93,7 +93,11 @@ export const ConfigSchema = z
     HEAL_LOG_MAX_BYTES: positiveInt(64 * 1024 * 1024),
     /** BullMQ lock duration; a crashed worker's job is picked up again after this. */
     HEAL_JOB_LOCK_MS: positiveInt(30_000),
-    HEAL_WORKER_CONCURRENCY: positiveInt(4),
+    /**
+     * Investigations one worker runs at once. They mostly wait (platform APIs, Slack's per-channel pacing),
+     * so a storm of alerts should not queue behind a few of them; memory per investigation is bounded.
+     */
+    HEAL_WORKER_CONCURRENCY: positiveInt(16),
     HEAL_QUEUE_PREFIX: z.string().min(1).default('heal'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** YAML file mapping pipelines (dbt projects, DAG folders, Spark apps) to git repositories and paths. */
