@@ -13,6 +13,7 @@ import { streamLog } from '../src/adapters/spark/logs.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { createLogger } from '../src/core/logger.ts';
 import type { Row } from './load.ts';
+import { measured } from './measure.ts';
 
 const NOISE =
   '26/11/20 02:15:22 INFO ShuffleBlockFetcherIterator: Started 4 remote fetches in 3 ms for partition 17 of stage 3.0\n';
@@ -38,19 +39,14 @@ export async function benchEvidence(mib: number): Promise<Row[]> {
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/logs/stderr`;
     const config = loadConfig({ HEAL_HTTP_TIMEOUT_MS: '600000', HEAL_LOG_MAX_BYTES: String(2 ** 40) });
-    global.gc?.();
-    const rss0 = process.memoryUsage().rss;
-    let peak = rss0;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage().rss);
-    }, 10);
-    const t0 = performance.now();
-    const result = await streamLog(
-      { executorId: '1', stream: 'stderr', url },
-      { config, log: createLogger('silent') },
+    const {
+      result,
+      rss0,
+      peak,
+      seconds: heal,
+    } = await measured(() =>
+      streamLog({ executorId: '1', stream: 'stderr', url }, { config, log: createLogger('silent') }),
     );
-    const heal = (performance.now() - t0) / 1000;
-    clearInterval(sampler);
     server.close();
     if (result.status !== 'ok') throw new Error(result.message);
     const g0 = performance.now();

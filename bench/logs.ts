@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { streamLog } from '../src/adapters/spark/logs.ts';
 import { loadConfig } from '../src/core/config.ts';
 import { createLogger } from '../src/core/logger.ts';
+import { measured } from './measure.ts';
 
 const NOISE =
   '26/11/20 02:15:22 INFO ShuffleBlockFetcherIterator: Started 4 remote fetches in 3 ms for partition 17 of stage 3.0\n';
@@ -39,15 +40,10 @@ export async function benchLogs(totalMiB = 256): Promise<string> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/logs/stderr`;
   const config = loadConfig({ HEAL_HTTP_TIMEOUT_MS: '120000', HEAL_LOG_MAX_BYTES: String(2 ** 40) });
   const ctx = { config, log: createLogger('silent') };
-  const rss0 = process.memoryUsage().rss;
-  let peak = rss0;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 20);
-  const t0 = performance.now();
-  const result = await streamLog({ executorId: '1', stream: 'stderr', url }, ctx);
-  const seconds = (performance.now() - t0) / 1000;
-  clearInterval(sampler);
+  const { result, seconds, rss0, peak } = await measured(
+    () => streamLog({ executorId: '1', stream: 'stderr', url }, ctx),
+    20,
+  );
   server.close();
   if (result.status !== 'ok') throw new Error(result.message);
   const mib = result.data.bytesRead / 2 ** 20;

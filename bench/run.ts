@@ -32,7 +32,7 @@ const step = async (name: string, f: () => Promise<Row[]>) => {
   console.error(`${name} done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 };
 
-await step('ack', () => benchAck(quick ? 5 : 30));
+await step('ack', () => benchAck(quick ? 5 : 30, 200, quick ? 1 : 3));
 await step('alerts', () => benchAlerts(quick ? 40 : 200));
 await step('throughput 1', () => benchThroughput(quick ? 100 : 1000, 1, 40_000));
 await step('throughput 2', () => benchThroughput(quick ? 100 : 1000, 2, 50_000));

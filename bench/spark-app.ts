@@ -9,6 +9,7 @@ import { createLogger } from '../src/core/logger.ts';
 import { collectStep, diagnoseStep, pinStep } from '../src/diagnosis/investigate.ts';
 import { ROOT } from '../test/support/runHeal.ts';
 import type { Row } from './load.ts';
+import { measured } from './measure.ts';
 
 async function startSynthetic(stages: number, tasks: number): Promise<{ child: ChildProcess; base: string }> {
   const child = spawn(
@@ -34,19 +35,18 @@ export async function benchSparkApp(stages = 200, tasks = 100_000): Promise<Row[
   try {
     const config = loadConfig({ SPARK_HISTORY_URL: base, HEAL_HTTP_TIMEOUT_MS: '120000' });
     const ctx = { config, log: createLogger('silent') };
-    global.gc?.();
-    const rss0 = process.memoryUsage().rss;
-    let peak = rss0;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage().rss);
+    const {
+      result,
+      seconds: s,
+      rss0,
+      peak,
+    } = await measured(async () => {
+      const pin = await pinStep({ platform: 'spark', appId: 'app-20261120021500-0042' }, ctx);
+      if (pin.status !== 'ok') throw new Error(pin.message);
+      const collection = await collectStep(pin.data, ctx);
+      return { collection, report: diagnoseStep('inc_bench', pin.data, collection) };
     }, 5);
-    const t0 = performance.now();
-    const pin = await pinStep({ platform: 'spark', appId: 'app-20261120021500-0042' }, ctx);
-    if (pin.status !== 'ok') throw new Error(pin.message);
-    const collection = await collectStep(pin.data, ctx);
-    const report = diagnoseStep('inc_bench', pin.data, collection);
-    const s = (performance.now() - t0) / 1000;
-    clearInterval(sampler);
+    const { collection, report } = result;
     const rc = report.rootCause;
     return [
       {
