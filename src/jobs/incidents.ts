@@ -6,7 +6,7 @@ import { Target } from '../core/target.ts';
 import type { FixProposal } from '../diagnosis/fix.ts';
 import { FixProposalSchema } from './fix.ts';
 import { FixState } from './fix-state.ts';
-import { recordOutcome } from './recurrence.ts';
+import { RecurrenceViewSchema, recordOutcome } from './recurrence.ts';
 
 /** How far an investigation got; each stage is stored before the next one starts. */
 export const Checkpoint = z.enum(['claimed', 'pinned', 'collected', 'diagnosed', 'published', 'failed']);
@@ -71,6 +71,8 @@ export const IncidentRecord = z.object({
   dismissed: json(Stamp).optional(),
   /** The validated fix proposal stored with the report (the approve modal and the fix job read it). */
   fixProposal: json(FixProposalSchema).optional(),
+  /** The recurrence badge as posted with the root cause (button re-renders keep it). */
+  recurrence: json(RecurrenceViewSchema).optional(),
   /** The approved fix, once someone approved it, and how far it got. */
   fix: json(FixState).optional(),
 });

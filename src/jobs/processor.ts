@@ -214,10 +214,13 @@ class Investigation {
   private async recurrence(report: Report): Promise<RecurrenceView | undefined> {
     const { config, redis } = this.deps;
     try {
-      return await recordRecurrence(redis, config.HEAL_QUEUE_PREFIX, this.data.incidentId, report, {
+      const view = await recordRecurrence(redis, config.HEAL_QUEUE_PREFIX, this.data.incidentId, report, {
         at: this.rec.createdAt,
         escalateAfter: config.HEAL_RECUR_ESCALATE,
       });
+      if (view)
+        await redis.hset(this.deps.incidents.key(this.data.incidentId), 'recurrence', JSON.stringify(view));
+      return view;
     } catch (err) {
       this.ctx.log.warn({ err: errorMessage(err) }, 'recurrence not recorded');
       return undefined;

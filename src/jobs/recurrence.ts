@@ -79,6 +79,23 @@ export const Outcome = z.object({
 });
 export type Outcome = z.input<typeof Outcome>;
 
+/** The badge as posted ({@link RecurrenceView}), stored on the incident so a re-render keeps it. */
+export const RecurrenceViewSchema = z.object({
+  signature: z.string(),
+  seen: z.number(),
+  windowDays: z.number(),
+  escalate: z.boolean(),
+  lastFix: z
+    .object({
+      kind: z.enum(['rerun', 'feedback', 'fix']),
+      result: z.string(),
+      by: z.string(),
+      at: z.number(),
+    })
+    .optional(),
+  feedback: z.object({ up: z.number(), down: z.number() }).optional(),
+});
+
 const keys = (prefix: string, h: string) => ({
   seen: `${prefix}:sig:${h}:seen`,
   info: `${prefix}:sig:${h}`,

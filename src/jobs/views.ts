@@ -29,6 +29,7 @@ export function threadStateOf(rec: IncidentRecord, feedback?: Feedback): ThreadS
     phase: 'diagnosed',
     ...(rec.requestedBy ? { requestedBy: rec.requestedBy } : {}),
     report: rec.report,
+    ...(rec.recurrence ? { recurrence: rec.recurrence } : {}),
     actions: actionsOf(rec, feedback),
   };
 }

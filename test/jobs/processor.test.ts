@@ -9,6 +9,8 @@ import {
   failStalledInvestigation,
   type Steps,
 } from '../../src/jobs/processor.ts';
+import { threadStateOf } from '../../src/jobs/views.ts';
+import { renderParent } from '../../src/report/blocks.ts';
 import { SlackPublisher } from '../../src/report/publisher.ts';
 import { type FakeSlack, startFakeSlack } from '../support/fakeSlack.ts';
 import {
@@ -159,5 +161,17 @@ describe('investigate processor (real Redis, fake Slack)', () => {
     expect(blocksText(String(rec?.parentTs))).toMatch(/stopped mid-investigation too many times/);
     const again = await store.claim({ ...jobData(id), source: 'command' });
     expect(again.claimed).toBe(true);
+  });
+
+  it('stores the recurrence badge with the incident, so a re-render after a click keeps it', async () => {
+    const other = { platform: 'spark' as const, appId: 'app-20260101000000-0008' };
+    const otherId = incidentId(other);
+    await processorWith(countingSteps().steps)(fakeJob(jobData(id)));
+    await processorWith(countingSteps().steps)(fakeJob(jobData(otherId, { target: other })));
+    const rec = await store.get(otherId);
+    expect(rec?.recurrence?.seen).toBe(2);
+    const state = rec ? threadStateOf(rec) : undefined;
+    const rerendered = state ? renderParent(state) : undefined;
+    expect(JSON.stringify(rerendered?.blocks)).toContain('heal_recurrence');
   });
 });
