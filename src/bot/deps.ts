@@ -2,6 +2,7 @@ import type { Config } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Platform } from '../core/target.ts';
 import type { AuditLog } from '../jobs/audit.ts';
+import type { Digest } from '../jobs/digest.ts';
 import type { FixJobData } from '../jobs/fix.ts';
 import type { FixStore } from '../jobs/fix-state.ts';
 import type { IncidentStore } from '../jobs/incidents.ts';
@@ -40,4 +41,6 @@ export interface BotDeps {
   enqueueFix?(data: FixJobData): Promise<string>;
   /** The incident's approved-fix state (claimed once). */
   fixes?: FixStore;
+  /** The last 7 days' digest (`/heal digest`), computed from Redis. */
+  digest?(): Promise<Digest>;
 }

@@ -82,7 +82,7 @@ export function renderDigest(d: Digest): SlackMessage {
       : []),
   ];
   return fitMessage({
-    text: `${title}: ${i.total} incidents, ${i.diagnosed} diagnosed`,
+    text: `${title}: ${i.total} incident${i.total === 1 ? '' : 's'}, ${i.diagnosed} diagnosed`,
     blocks,
   });
 }

@@ -24,7 +24,12 @@ export function renderHelp(): SlackMessage {
     blocks: [
       section(intro, 'heal_help_intro'),
       section(usage, 'heal_help_usage'),
-      context([`Example: \`${EXAMPLE}\` · \`/heal help\` shows this message`], 'heal_help_example'),
+      context(
+        [
+          `Example: \`${EXAMPLE}\` · \`/heal status\` open incidents · \`/heal history &lt;name&gt;\` past ones · \`/heal digest\` the last 7 days · \`/heal help\` this message`,
+        ],
+        'heal_help_example',
+      ),
     ],
   });
 }

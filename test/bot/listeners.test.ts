@@ -54,6 +54,7 @@ describe('button payloads and /heal status|history', () => {
     expect(listRequest(' STATUS ')).toEqual({ kind: 'status' });
     expect(listRequest('history revenue_daily')).toEqual({ kind: 'history', name: 'revenue_daily' });
     expect(listRequest('history')).toEqual({ kind: 'history', name: '' });
+    expect(listRequest(' Digest ')).toEqual({ kind: 'digest' });
     expect(listRequest('spark app-1')).toBeUndefined();
   });
 });

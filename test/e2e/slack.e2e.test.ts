@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { incidentId } from '../../src/core/incident.ts';
 import { eventCallbackBody, sendSigned, slashCommandBody } from '../support/fakeSlack.ts';
+import { waitFor } from './procs.ts';
 import {
   ALERT_CHANNEL,
   APP_ID,
@@ -103,6 +104,18 @@ describe('web + worker as separate processes against a fake Slack (/heal)', () =
     expect(metrics).toMatch(/heal_acks_total\{kind="investigate"\} 1/);
     expect(metrics).toContain('heal_ack_latency_seconds_bucket');
   }, 60_000);
+
+  it('answers /heal digest at once, then posts the last 7 days ephemerally', async () => {
+    const res = await heal(stack, 'digest');
+    expect(ackText(res)).toContain('Reading the last 7 days');
+    const digest = await waitFor('the digest', () =>
+      stack.slack
+        .callsOf('chat.postEphemeral')
+        .find((c) => /Heal weekly digest/.test(String(c.body.text)) && c.body.user === 'U2147483697'),
+    );
+    expect(String(digest.body.text)).toMatch(/1 incident, 1 diagnosed/);
+    expect(JSON.stringify(digest.body.blocks)).toContain('spark.data_skew');
+  });
 });
 
 describe('web + worker: alert-triggered threads', () => {

@@ -5,6 +5,7 @@ import { describeTarget, parseTarget, type Target } from '../../core/target.ts';
 import type { IncidentRecord } from '../../jobs/incidents.ts';
 import { listIncidents } from '../../jobs/views.ts';
 import { renderAck, renderAlreadyRunning, renderHelp, renderTargetError } from '../../report/blocks.ts';
+import { renderDigest } from '../../report/digest.ts';
 import type { SlackMessage } from '../../report/types.ts';
 import { renderHistory, renderHistoryUsage, renderStatus } from '../../report/views.ts';
 import type { BotDeps } from '../deps.ts';
@@ -114,9 +115,10 @@ async function claimOrGroup(
 /** `/heal status` or `/heal history [<name>]`, when the text is one of them. */
 export function listRequest(
   text: string,
-): { kind: 'status' } | { kind: 'history'; name: string } | undefined {
+): { kind: 'status' } | { kind: 'digest' } | { kind: 'history'; name: string } | undefined {
   const t = text.trim();
   if (/^status$/i.test(t)) return { kind: 'status' };
+  if (/^digest$/i.test(t)) return { kind: 'digest' };
   const h = t.match(/^history(?:\s+(\S.*))?$/i);
   if (h) return { kind: 'history', name: (h[1] ?? '').trim() };
   return undefined;
@@ -125,18 +127,45 @@ export function listRequest(
 /** `/heal status` (open incidents) and `/heal history <dag|model|app>` (past incidents with root causes). */
 export async function answerList(
   deps: BotDeps,
-  req: NonNullable<ReturnType<typeof listRequest>>,
+  req: Exclude<NonNullable<ReturnType<typeof listRequest>>, { kind: 'digest' }>,
 ): Promise<SlackMessage> {
   if (req.kind === 'status') return renderStatus(await listIncidents(deps.incidents, 'open', 50));
   if (!req.name) return renderHistoryUsage();
   return renderHistory(req.name, await listIncidents(deps.incidents, { name: req.name }, 50));
 }
 
-/** `/heal <target>`, `/heal help`, `/heal status`, `/heal history <name>`; every reply is ephemeral. */
+/**
+ * `/heal digest`: the weekly digest of the last 7 days, on demand. Reading a busy week can take longer than
+ * Slack's 3 s, so the ack comes first and the digest follows as an ephemeral message.
+ */
+async function answerDigest(deps: BotDeps, cmd: CommandInfo, ack: Ack): Promise<void> {
+  if (!deps.digest) {
+    await ack({ response_type: 'ephemeral', text: 'The digest is not available here.', blocks: [] });
+    return;
+  }
+  await ack({ response_type: 'ephemeral', text: 'Reading the last 7 days of incidents…', blocks: [] });
+  try {
+    await deps.slack.postEphemeral(cmd.channel_id, cmd.user_id, renderDigest(await deps.digest()));
+  } catch (err) {
+    deps.log.warn({ err: errorMessage(err) }, '/heal digest failed');
+    await deps.postEphemeral(
+      cmd.channel_id,
+      cmd.user_id,
+      `Heal could not build the digest (${errorMessage(err)}).`,
+    );
+  }
+}
+
+/** `/heal <target>`, `/heal help`, `/heal status`, `/heal history <name>`, `/heal digest`; replies are ephemeral. */
 export function registerHealCommand(app: App, deps: BotDeps, intake?: Intake): void {
   app.command('/heal', async ({ command, ack }) => {
     const t0 = performance.now();
     const list = listRequest(command.text ?? '');
+    if (list?.kind === 'digest') {
+      await answerDigest(deps, command, ack);
+      deps.metrics.ack('digest', (performance.now() - t0) / 1000);
+      return;
+    }
     if (list) {
       const reply = await answerList(deps, list).catch((err) => ({
         text: `Heal could not read the incidents right now (${errorMessage(err)}). Try again in a minute.`,
