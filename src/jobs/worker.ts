@@ -32,7 +32,9 @@ export function workerOptions(config: Config) {
     concurrency: config.HEAL_WORKER_CONCURRENCY,
     lockDuration,
     stalledInterval: Math.max(1_000, Math.floor(lockDuration / 2)),
-    maxStalledCount: 3,
+    // Jobs resume from their last checkpoint, so a stall (a worker killed or frozen mid-job) costs little;
+    // only a job that stalls this often is given up (and says so in its thread, failStalledInvestigation).
+    maxStalledCount: 6,
     prefix: config.HEAL_QUEUE_PREFIX,
   };
 }

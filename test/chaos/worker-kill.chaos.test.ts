@@ -10,9 +10,9 @@ describe(`worker SIGKILLed at random points of ${N} investigations`, () => {
   const rand = seeded(seed);
   beforeAll(async () => {
     // Every History Server answer takes 80 ms, so investigations span several checkpoints.
-    // A 4 s lock: short enough to resume a killed worker's jobs quickly, long enough that a CPU-starved CI
-    // machine (four test files at once) does not count stalls of its own on top of the kills.
-    stack = await startChaosStack({ delayMs: 40, workers: 2, env: { HEAL_JOB_LOCK_MS: '4000' } });
+    // A 6 s lock: short enough to resume a killed worker's jobs well within the test, long enough that a
+    // CPU-starved CI machine (other test files, workers booting) does not add stalls of its own to the kills.
+    stack = await startChaosStack({ delayMs: 40, workers: 2, env: { HEAL_JOB_LOCK_MS: '6000' } });
   }, 60_000);
   afterAll(async () => {
     await stack?.close();
