@@ -11,7 +11,7 @@ import { type Config, requireSlack } from '../core/config.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { AuditLog } from '../jobs/audit.ts';
-import { computeDigest } from '../jobs/digest.ts';
+import { lastWeekDigest } from '../jobs/digest.ts';
 import { FixStore } from '../jobs/fix-state.ts';
 import { createFixQueue, enqueueApprovedFix } from '../jobs/fix-worker.ts';
 import { AlertGroups, createIntakeQueue } from '../jobs/grouping.ts';
@@ -195,11 +195,7 @@ export async function startWeb(config: Config, log: Logger): Promise<WebHandle> 
     slack: boltSlack(app),
     enqueueFix: (data) => enqueueApprovedFix(fixQueue, data),
     fixes: new FixStore(redis, new IncidentStore(redis, config.HEAL_QUEUE_PREFIX)),
-    digest: () => {
-      const to = Date.now();
-      const src = { redis, prefix: config.HEAL_QUEUE_PREFIX, incidents: deps.incidents };
-      return computeDigest(src, { from: to - 7 * 24 * 3600_000, to });
-    },
+    digest: () => lastWeekDigest({ redis, prefix: config.HEAL_QUEUE_PREFIX, incidents: deps.incidents }),
   };
   const groups = new AlertGroups(redis, config.HEAL_QUEUE_PREFIX, deps.incidents, {
     suppressMs: config.HEAL_SUPPRESS_MS,

@@ -5,6 +5,10 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { IncidentRecord, IncidentStore } from './incidents.ts';
+import { Outcome } from './recurrence.ts';
+
+/** The digest looks back this far (a week, whatever the schedule). */
+export const DIGEST_WINDOW_MS = 7 * 24 * 3600_000;
 
 /** At most this many incidents are read for one digest (newest first); the digest says when it was cut. */
 export const DIGEST_MAX_INCIDENTS = 5_000;
@@ -26,7 +30,7 @@ export const DigestSignature = z.object({
   lastIncidentId: z.string(),
   lastPermalink: z.string().optional(),
   /** The last outcome that fixed it, ever (a rerun that succeeded, a merged fix). */
-  lastFix: z.object({ kind: z.string(), by: z.string(), at: z.number() }).optional(),
+  lastFix: Outcome.optional(),
 });
 export type DigestSignature = z.infer<typeof DigestSignature>;
 
@@ -134,8 +138,6 @@ function culpritLabel(kind = '', id = ''): string {
   return !kind || id.startsWith(`${kind}.`) ? id : `${kind} ${id}`;
 }
 
-const LastFix = z.object({ kind: z.string(), by: z.string(), at: z.number() });
-
 /** The most frequent signatures of the window's incidents (`recs` newest first). */
 async function topSignatures(src: DigestSource, recs: IncidentRecord[]): Promise<DigestSignature[]> {
   if (!recs.length) return [];
@@ -154,7 +156,7 @@ async function topSignatures(src: DigestSource, recs: IncidentRecord[]): Promise
   const out: DigestSignature[] = [];
   for (const [h, { count, last }] of ranked.slice(0, TOP_SIGNATURES)) {
     const info = await src.redis.hgetall(`${src.prefix}:sig:${h}`);
-    const fix = info.lastFix ? LastFix.safeParse(JSON.parse(info.lastFix)) : undefined;
+    const fix = info.lastFix ? Outcome.safeParse(JSON.parse(info.lastFix)) : undefined;
     out.push({
       signature: h,
       platform: info.platform ?? last.target.platform,
@@ -186,4 +188,9 @@ export async function computeDigest(
     feedback,
     top: await topSignatures(src, recs),
   });
+}
+
+/** The digest of the week up to `to` (the scheduled post and `/heal digest`). */
+export function lastWeekDigest(src: DigestSource, to = Date.now()): Promise<Digest> {
+  return computeDigest(src, { from: to - DIGEST_WINDOW_MS, to });
 }

@@ -4,6 +4,7 @@ import type { Collection, PinResult } from '../adapters/types.ts';
 import { Pinned, Report } from '../core/report.ts';
 import { Target } from '../core/target.ts';
 import type { FixProposal } from '../diagnosis/fix.ts';
+import type { RecurrenceView } from '../report/types.ts';
 import { FixProposalSchema } from './fix.ts';
 import { FixState } from './fix-state.ts';
 import { RecurrenceViewSchema, recordOutcome } from './recurrence.ts';
@@ -308,6 +309,11 @@ export class IncidentStore {
   /** Persists the parent message ts right after posting it, so a restart never posts it again. */
   async setParentTs(incidentId: string, ts: string): Promise<void> {
     await this.redis.hset(this.key(incidentId), 'parentTs', ts);
+  }
+
+  /** Keeps the recurrence badge as posted, so re-renders after a click show it too. */
+  async setRecurrence(incidentId: string, view: RecurrenceView): Promise<void> {
+    await this.redis.hset(this.key(incidentId), 'recurrence', JSON.stringify(view));
   }
 
   async setPermalink(incidentId: string, permalink: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { type Job, type Queue, Worker } from 'bullmq';
 import type { Logger } from '../core/logger.ts';
 import { renderDigest } from '../report/digest.ts';
-import { computeDigest } from './digest.ts';
+import { lastWeekDigest } from './digest.ts';
 import { createIntakeQueue, INTAKE_QUEUE, postGroupSummary, type SummaryDeps } from './grouping.ts';
 import { loadMonitors, type MonitorDeps, runMonitor, upsertMonitorSchedulers } from './monitors.ts';
 
@@ -12,7 +12,6 @@ export interface IntakeWorkerDeps extends MonitorDeps, Omit<SummaryDeps, 'incide
 }
 
 const DIGEST_SCHEDULER = 'digest';
-const WEEK_MS = 7 * 24 * 3600_000;
 
 /** The weekly digest's job scheduler (cron + time zone) when HEAL_DIGEST_CHANNEL is set; removed otherwise. */
 export async function upsertDigestScheduler(queue: Queue, config: IntakeWorkerDeps['config']): Promise<void> {
@@ -46,11 +45,8 @@ export async function postDigest(deps: IntakeWorkerDeps, jobId: string): Promise
   const prefix = deps.config.HEAL_QUEUE_PREFIX;
   const postedKey = `${prefix}:digest:posted:${jobId}`;
   if (await deps.redis.get(postedKey)) return 'already posted';
-  const to = (deps.now ?? Date.now)();
-  const digest = await computeDigest(
-    { redis: deps.redis, prefix, incidents: deps.incidents },
-    { from: to - WEEK_MS, to },
-  );
+  const src = { redis: deps.redis, prefix, incidents: deps.incidents };
+  const digest = await lastWeekDigest(src, (deps.now ?? Date.now)());
   const ts = await deps.publisher.postMessage(channel, renderDigest(digest));
   await deps.redis.set(postedKey, ts, 'EX', 30 * 24 * 3600);
   deps.log.info({ channel, incidents: digest.incidents.total, ts }, 'weekly digest posted');

@@ -218,8 +218,7 @@ class Investigation {
         at: this.rec.createdAt,
         escalateAfter: config.HEAL_RECUR_ESCALATE,
       });
-      if (view)
-        await redis.hset(this.deps.incidents.key(this.data.incidentId), 'recurrence', JSON.stringify(view));
+      if (view) await this.deps.incidents.setRecurrence(this.data.incidentId, view);
       return view;
     } catch (err) {
       this.ctx.log.warn({ err: errorMessage(err) }, 'recurrence not recorded');

@@ -85,14 +85,7 @@ export const RecurrenceViewSchema = z.object({
   seen: z.number(),
   windowDays: z.number(),
   escalate: z.boolean(),
-  lastFix: z
-    .object({
-      kind: z.enum(['rerun', 'feedback', 'fix']),
-      result: z.string(),
-      by: z.string(),
-      at: z.number(),
-    })
-    .optional(),
+  lastFix: Outcome.optional(),
   feedback: z.object({ up: z.number(), down: z.number() }).optional(),
 });
 
@@ -159,7 +152,7 @@ function recurrenceView(
     seen,
     windowDays: RECURRENCE_WINDOW_DAYS,
     escalate: seen >= escalateAfter,
-    ...(last?.success ? { lastFix: last.data as Required<Outcome> } : {}),
+    ...(last?.success ? { lastFix: last.data } : {}),
     ...(feedback.up || feedback.down ? { feedback } : {}),
   };
 }

@@ -15,9 +15,9 @@ export function duration(ms: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
-/** `3/4 (75%)`, or `none yet` when nothing ended. */
-function rate(ok: number, of: number): string {
-  return of ? `${ok}/${of} (${Math.round((100 * ok) / of)}%)` : 'none finished';
+/** `3/4 (75%) succeeded`, or `none finished yet` when nothing ended. */
+function rate(ok: number, of: number, verb: string): string {
+  return of ? `${ok}/${of} (${Math.round((100 * ok) / of)}%) ${verb}` : 'none finished yet';
 }
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -42,12 +42,13 @@ function ttrcLine(d: Digest): string {
 function outcomesLine(d: Digest): string {
   const { reruns: r, fixes: f, feedback: v } = d;
   const rerun = r.requested
-    ? `*Reruns:* ${r.requested} asked, succeeded ${rate(r.succeeded, r.succeeded + r.failed)}${r.pending ? `, ${r.pending} still running` : ''}`
+    ? `*Reruns:* ${r.requested} asked, ${rate(r.succeeded, r.succeeded + r.failed, 'succeeded')}${r.pending ? `, ${r.pending} still running` : ''}`
     : '*Reruns:* none asked';
   const fix = f.approved
-    ? `*Fixes:* ${f.approved} approved, pull request opened ${rate(f.opened, f.opened + f.failed)}${f.pending ? `, ${f.pending} in progress` : ''}`
+    ? `*Fixes:* ${f.approved} approved, ${rate(f.opened, f.opened + f.failed, 'opened a pull request')}${f.pending ? `, ${f.pending} in progress` : ''}`
     : '*Fixes:* none approved';
-  const votes = v.up + v.down ? `*Diagnoses judged right:* ${rate(v.up, v.up + v.down)} of 👍/👎 votes` : '';
+  const votes =
+    v.up + v.down ? `*Diagnoses judged right:* ${rate(v.up, v.up + v.down, 'of 👍/👎 votes')}` : '';
   return [rerun, fix, votes].filter(Boolean).join('\n');
 }
 

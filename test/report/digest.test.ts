@@ -30,7 +30,7 @@ const week: Digest = {
       count: 3,
       lastIncidentId: 'inc_a3',
       lastPermalink: 'https://acme.slack.com/archives/C0ALERTS/p1700000000000100',
-      lastFix: { kind: 'rerun', by: 'U1', at: FROM },
+      lastFix: { kind: 'rerun', result: 'succeeded', by: 'U1', at: FROM },
     },
     {
       signature: 'b'.repeat(20),
@@ -55,10 +55,11 @@ describe('renderDigest', () => {
   });
 
   it('states the rates with their counts, and says when nothing finished', () => {
-    expect(texts(week)).toContain('succeeded 1/2 (50%)');
-    expect(texts(week)).toContain('pull request opened 1/1 (100%)');
+    expect(texts(week)).toContain('2 asked, 1/2 (50%) succeeded');
+    expect(texts(week)).toContain('1 approved, 1/1 (100%) opened a pull request');
+    expect(texts(week)).toContain('2/3 (67%) of 👍/👎 votes');
     const pending = { ...week, reruns: { requested: 1, succeeded: 0, failed: 0, pending: 1 } };
-    expect(texts(pending)).toContain('succeeded none finished, 1 still running');
+    expect(texts(pending)).toContain('1 asked, none finished yet, 1 still running');
   });
 
   it('says so plainly when the week had no incident', () => {
