@@ -222,8 +222,11 @@ describe('web + worker: Approve fix → heal/<incident> branch and a pull reques
       (await audit()).find((e) => e.who === STRANGER),
     );
     expect(refused).toMatchObject({ what: 'heal_approve_fix', result: 'refused' });
-    const answer = s.slack.callsOf('chat.postEphemeral').find((c) => c.body.user === STRANGER);
-    expect(JSON.stringify(answer?.body)).toContain('HEAL_APPROVERS');
+    // The refusal is audited before it is answered: wait for the answer too.
+    const answer = await waitFor('refusal answered', () =>
+      s.slack.callsOf('chat.postEphemeral').find((c) => c.body.user === STRANGER),
+    );
+    expect(JSON.stringify(answer.body)).toContain('HEAL_APPROVERS');
     await new Promise((r) => setTimeout(r, 1_000));
     expect(s.slack.views).toHaveLength(0);
     expect(heads(s.repo.url)).toEqual(['refs/heads/main']);

@@ -180,8 +180,11 @@ describe('web + worker: Rerun on an Airflow incident (fixture Airflow 2 behind a
     expect((await post(clickBody(STRANGER, 'heal_rerun', id, parentTs))).status).toBe(200);
     await waitFor('refusal audited', async () => (await audit()).find((e) => e.who === STRANGER));
     expect((await audit()).find((e) => e.who === STRANGER)?.result).toBe('refused');
-    const refusal = slack.callsOf('chat.postEphemeral').find((c) => c.body.user === STRANGER);
-    expect(JSON.stringify(refusal?.body)).toContain('HEAL_APPROVERS');
+    // Audited before it is answered: wait for the answer too.
+    const refusal = await waitFor('refusal answered', () =>
+      slack.callsOf('chat.postEphemeral').find((c) => c.body.user === STRANGER),
+    );
+    expect(JSON.stringify(refusal.body)).toContain('HEAL_APPROVERS');
     await new Promise((r) => setTimeout(r, 1500));
     expect(airflow.writes()).toEqual([]);
 
@@ -193,8 +196,10 @@ describe('web + worker: Rerun on an Airflow incident (fixture Airflow 2 behind a
     expect(['accepted', 'confirm_asked']).toContain(first.result);
     if (first.result === 'confirm_asked') {
       expect(airflow.writes()).toEqual([]);
-      const ask = slack.callsOf('chat.postEphemeral').find((c) => c.body.user === APPROVER);
-      expect(JSON.stringify(ask?.body)).toMatch(/likely fail again/);
+      const ask = await waitFor('confirmation asked', () =>
+        slack.callsOf('chat.postEphemeral').find((c) => c.body.user === APPROVER),
+      );
+      expect(JSON.stringify(ask.body)).toMatch(/likely fail again/);
       await post(clickBody(APPROVER, 'heal_rerun_confirm', id, parentTs));
     }
 
