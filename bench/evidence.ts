@@ -38,7 +38,11 @@ export async function benchEvidence(mib: number): Promise<Row[]> {
     });
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/logs/stderr`;
-    const config = loadConfig({ HEAL_HTTP_TIMEOUT_MS: '600000', HEAL_LOG_MAX_BYTES: String(2 ** 40) });
+    const config = loadConfig({
+      HEAL_HTTP_TIMEOUT_MS: '600000',
+      HEAL_LOG_MAX_BYTES: String(2 ** 40),
+      HEAL_FETCH_ALLOW_HOSTS: '127.0.0.1',
+    });
     const {
       result,
       rss0,

@@ -20,6 +20,7 @@ async function realReport(): Promise<Report> {
     const out = await investigateInProcess(parsed.target, {
       config: loadConfig(env),
       log: createLogger('silent'),
+      localRoots: 'any',
     });
     if (!out.ok) throw new Error(out.message);
     return out.report;

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { ROOT } from '../test/support/runHeal.ts';
+import { benchDbtArtifact } from './dbt-artifact.ts';
 import { benchEvidence } from './evidence.ts';
 import { bench429, benchAck, benchAlerts, benchThroughput, type Row } from './load.ts';
 import { benchRender } from './render.ts';
@@ -38,6 +39,7 @@ await step('throughput 1', () => benchThroughput(quick ? 100 : 1000, 1, 40_000))
 await step('throughput 2', () => benchThroughput(quick ? 100 : 1000, 2, 50_000));
 await step('evidence', () => benchEvidence(quick ? 128 : 1024));
 await step('evidence spark-app', () => benchSparkApp(200, quick ? 20_000 : 100_000));
+await step('evidence dbt-artifact', () => benchDbtArtifact(quick ? 64 : 500));
 await step('429s', () => bench429(50));
 await step('render', async () => [{ bench: 'render', figure: await benchRender() }]);
 await step('scenarios', async () => [

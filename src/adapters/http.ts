@@ -1,14 +1,23 @@
 import type { z } from 'zod';
 import { redact } from '../core/redact.ts';
 import { noData, ok, type Upstream, upstreamError } from '../core/upstream.ts';
+import { checkEgress, EgressRefusedError, egressPolicy, type Refusal, shownUrl } from './egress.ts';
+import { type HopRequest, sendHop } from './request.ts';
 import type { AdapterContext } from './types.ts';
 
 const SNIPPET_CHARS = 300;
 /** Largest JSON body read before giving up on it. */
 export const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
-/** A response whose headers arrived, or the upstream problem that prevented it. */
-export type Opened = { ok: true; res: Response } | { ok: false; result: Upstream<never> };
+/** Redirects followed by openUrl, each re-checked against the egress policy. */
+export const MAX_REDIRECTS = 3;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * A response whose headers arrived, or the upstream problem that prevented it; `refusal` says when the egress
+ * policy refused the URL (or a redirect) before any request was made to it.
+ */
+export type Opened = { ok: true; res: Response } | { ok: false; result: Upstream<never>; refusal?: Refusal };
 
 /** Extra request options: method, headers (auth), a JSON body. */
 export interface RequestOptions {
@@ -25,6 +34,8 @@ export function requestSignal(ctx: AdapterContext): AbortSignal {
 
 /** Plain words for a fetch failure (connection refused, timeout, DNS, reset, cancelled). */
 export function describeFetchError(err: unknown, ctx: AdapterContext): string {
+  // undici rejects with the signal's reason on timeout or abort, and wraps network errors as
+  // `TypeError: fetch failed` (or `terminated`, mid-body) with the underlying error as `cause`.
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (e?.name === 'TimeoutError') return `timed out after ${ctx.config.HEAL_HTTP_TIMEOUT_MS} ms`;
   if (e?.name === 'AbortError') return 'request cancelled';
@@ -32,11 +43,13 @@ export function describeFetchError(err: unknown, ctx: AdapterContext): string {
   if (code === 'ECONNREFUSED') return 'connection refused';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `host not found (${code})`;
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'connection reset';
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return 'connection timed out';
   const detail = e?.cause?.message ?? e?.message ?? String(err);
+  if (code === 'HEAL_EGRESS_REFUSED') return detail; // the refusal's own words: host, address, why
   return code ? `${code}: ${detail}` : detail;
 }
 
-/** A short, redacted, single-line snippet of an upstream body (HTML tags dropped). */
+/** A short, redacted, single-line snippet of an upstream body (HTML tags dropped), for debug logs only. */
 export function bodySnippet(text: string): string {
   const flat = text
     .replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ')
@@ -47,15 +60,23 @@ export function bodySnippet(text: string): string {
   return redact(cut);
 }
 
-/** Maps a non-2xx status to an upstream result: 404 no_data, 5xx/429 retryable, other 4xx permanent. */
-export function statusResult(what: string, res: Response, body: string): Upstream<never> {
-  const snippet = bodySnippet(body);
-  const message = `${what} failed: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${snippet ? `: ${snippet}` : ''}`;
+/**
+ * Maps a non-2xx status to an upstream result: 404 no_data, 5xx/429 retryable, other 4xx permanent. The
+ * message is what failed and the status line only: an error body can carry internal host names, stack traces
+ * or secrets, and messages become gaps in Slack (the body goes to the debug log, see openUrl).
+ */
+export function statusResult(what: string, res: { status: number; statusText?: string }): Upstream<never> {
+  const message = `${what} failed: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
   if (res.status === 404) return noData(message, 404);
   return upstreamError(message, res.status >= 500 || res.status === 429, res.status);
 }
 
-/** Opens an http(s) URL with the request timeout; never throws for network problems. */
+/**
+ * Opens an http(s) URL with the request timeout, following at most {@link MAX_REDIRECTS} redirects itself.
+ * Every hop (the first URL and each Location) must pass the egress policy (egress.ts) before it is requested,
+ * and host names are checked again on the address connected to; a refused URL is an error result naming it,
+ * never a request. Never throws for network problems.
+ */
 export async function openUrl(
   url: string,
   what: string,
@@ -63,25 +84,95 @@ export async function openUrl(
   accept: string,
   opts: RequestOptions = {},
 ): Promise<Opened> {
-  if (!/^https?:\/\//i.test(url))
-    return { ok: false, result: upstreamError(`${what} skipped: not an http(s) URL (${url})`, false) };
+  const policy = egressPolicy(ctx.config);
+  const signal = requestSignal(ctx);
+  let req: HopRequest = { method: opts.method ?? 'GET', headers: { accept, ...opts.headers }, signal };
+  if (opts.body !== undefined) req.body = opts.body;
+  let current = url;
+  let from: string | undefined;
+  for (let hop = 0; ; hop++) {
+    const verdict = checkEgress(current, policy);
+    if (!verdict.ok) return refused(what, current, from, verdict.refusal, verdict.reason);
+    let res: Response;
+    try {
+      res = await sendHop(verdict.url, req);
+    } catch (err) {
+      const cause = (err as { cause?: unknown })?.cause;
+      if (cause instanceof EgressRefusedError)
+        return refused(what, current, from, 'forbidden', cause.message);
+      return { ok: false, result: upstreamError(`${what} failed: ${describeFetchError(err, ctx)}`, true) };
+    }
+    const location = REDIRECTS.has(res.status) ? res.headers.get('location') : null;
+    if (location === null) return settle(what, res, ctx);
+    discard(res);
+    const next = nextHop(verdict.url, location, res.status, req);
+    if (!next || hop >= MAX_REDIRECTS) {
+      const why = next
+        ? `more than ${MAX_REDIRECTS} redirects`
+        : `HTTP ${res.status} with an invalid Location`;
+      return { ok: false, result: upstreamError(`${what} failed: ${why}`, false, res.status) };
+    }
+    from = from ?? current;
+    current = next.url;
+    req = next.req;
+  }
+}
+
+/** The request for a redirect's target, as fetch would make it; undefined when Location is not a URL. */
+function nextHop(
+  base: URL,
+  location: string,
+  status: number,
+  req: HopRequest,
+): { url: string; req: HopRequest } | undefined {
+  let target: URL;
   try {
-    const res = await fetch(url, {
-      method: opts.method ?? 'GET',
-      signal: requestSignal(ctx),
-      headers: { accept, ...opts.headers },
-      redirect: 'follow',
-      ...(opts.body === undefined ? {} : { body: opts.body }),
-    });
-    if (res.ok) return { ok: true, res };
+    target = new URL(location, base);
+  } catch {
+    return undefined;
+  }
+  const next: HopRequest = { ...req, headers: { ...req.headers } };
+  const drop = (names: string[]) => {
+    next.headers = Object.fromEntries(
+      Object.entries(next.headers).filter(([k]) => !names.includes(k.toLowerCase())),
+    );
+  };
+  if (status === 303 ? req.method !== 'HEAD' : (status === 301 || status === 302) && req.method === 'POST') {
+    next.method = 'GET';
+    delete next.body;
+    drop(['content-type']);
+  }
+  // Credentials never follow a redirect to another origin, even an allowed one.
+  if (target.origin !== base.origin) drop(['authorization', 'cookie']);
+  return { url: target.href, req: next };
+}
+
+function refused(
+  what: string,
+  url: string,
+  from: string | undefined,
+  refusal: Refusal,
+  reason: string,
+): Opened {
+  const where = from ? `${shownUrl(from)}, redirected to ${shownUrl(url)}` : shownUrl(url);
+  return { ok: false, refusal, result: upstreamError(`${what} not fetched (${where}): ${reason}`, false) };
+}
+
+/** Drops an unread body, which would otherwise hold its connection until garbage collected. */
+function discard(res: Response): void {
+  res.body?.cancel().catch(() => {});
+}
+
+async function settle(what: string, res: Response, ctx: AdapterContext): Promise<Opened> {
+  if (res.ok) return { ok: true, res };
+  if (ctx.log.isLevelEnabled?.('debug') && res.body) {
     const body = await readText(res, 64 * 1024).then(
       (b) => b.text,
       () => '',
     );
-    return { ok: false, result: statusResult(what, res, body) };
-  } catch (err) {
-    return { ok: false, result: upstreamError(`${what} failed: ${describeFetchError(err, ctx)}`, true) };
-  }
+    ctx.log.debug({ what, status: res.status, body: bodySnippet(body) }, 'upstream error body');
+  } else discard(res);
+  return { ok: false, result: statusResult(what, res) };
 }
 
 /** Reads a body as text up to `maxBytes`, cancelling the rest. */
@@ -136,8 +227,10 @@ export async function parseJsonBody<S extends z.ZodType>(
   try {
     json = JSON.parse(body.text);
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    return upstreamError(`${what} returned malformed JSON (${why}): ${bodySnippet(body.text)}`, false);
+    // V8 quotes the start of the body in its message ("<html>..." is not valid JSON): keep that out too.
+    const why = (err instanceof Error ? err.message : String(err)).replace(/"[\s\S]*"(\.\.\.)?/, '…');
+    ctx.log.debug({ what, body: bodySnippet(body.text) }, 'malformed JSON body');
+    return upstreamError(`${what} returned malformed JSON (${why})`, false);
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success)

@@ -10,6 +10,11 @@ export interface AdapterContext {
   config: Config;
   log: Logger;
   signal?: AbortSignal;
+  /**
+   * Where local dbt artifacts may be read: `'any'` when a human typed the path (the `heal investigate` CLI),
+   * else only under these directories. Absent: HEAL_DBT_ROOTS (paths from Slack, alerts, webhooks, logs).
+   */
+  localRoots?: readonly string[] | 'any';
 }
 
 /** The failing state, resolved to immutable ids before anything is collected. */

@@ -1,12 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import {
-  App,
-  type Logger as BoltLogger,
-  type CustomRoute,
-  HTTPReceiver,
-  LogLevel,
-  SocketModeReceiver,
-} from '@slack/bolt';
+import { App, type Logger as BoltLogger, type CustomRoute, LogLevel, SocketModeReceiver } from '@slack/bolt';
 import { type Config, requireSlack } from '../core/config.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
@@ -37,8 +30,10 @@ import { registerHealCommand } from './listeners/heal-command.ts';
 import { registerRerun } from './listeners/rerun.ts';
 import { registerRerunConfirm } from './listeners/rerun-confirm.ts';
 import { WebMetrics } from './metrics.ts';
+import { GuardedHTTPReceiver } from './receiver.ts';
+import { BodyBudget } from './routes/body.ts';
 import { createIntake, type Intake } from './routes/intake.ts';
-import { webhookRoutes } from './routes/webhooks.ts';
+import { BODY_TIMEOUT_MS, webhookRoutes } from './routes/webhooks.ts';
 
 export interface WebHandle {
   /** The HTTP port actually listened on. */
@@ -101,7 +96,20 @@ function routes(
   ];
 }
 
-function receiverFor(config: Config, signingSecret: string, customRoutes: CustomRoute[], logger: BoltLogger) {
+/** What the HTTP receiver's guard needs from web: Redis for replay claims, the webhook paths, the log. */
+interface GuardDeps {
+  redis: ReturnType<typeof createRedis>;
+  bodyPaths: string[];
+  log: Logger;
+}
+
+function receiverFor(
+  config: Config,
+  signingSecret: string,
+  customRoutes: CustomRoute[],
+  logger: BoltLogger,
+  guard: GuardDeps,
+) {
   if (config.SLACK_APP_TOKEN)
     return new SocketModeReceiver({
       appToken: config.SLACK_APP_TOKEN,
@@ -109,8 +117,21 @@ function receiverFor(config: Config, signingSecret: string, customRoutes: Custom
       installerOptions: { port: config.PORT },
       logger,
     });
-  // Bolt verifies X-Slack-Signature / X-Slack-Request-Timestamp (401 otherwise) and answers url_verification.
-  return new HTTPReceiver({ signingSecret, endpoints: ['/slack/events'], customRoutes, logger });
+  // Bolt verifies X-Slack-Signature / X-Slack-Request-Timestamp (401 otherwise) and answers url_verification;
+  // the guard first bounds the body, refuses future-dated, malformed and replayed requests (receiver.ts).
+  const maxBytes = config.HEAL_MAX_BODY_BYTES;
+  const prefix = config.HEAL_QUEUE_PREFIX;
+  return new GuardedHTTPReceiver(
+    { signingSecret, endpoints: ['/slack/events'], customRoutes, logger },
+    {
+      limits: { maxBytes, timeoutMs: BODY_TIMEOUT_MS, budget: new BodyBudget(32 * maxBytes) },
+      bodyPaths: guard.bodyPaths,
+      claim: async (key, ttlMs) =>
+        (await guard.redis.set(`${prefix}:${key}`, '1', 'PX', ttlMs, 'NX')) === 'OK',
+      reachable: () => guard.redis.status === 'ready',
+      log: guard.log.child({ component: 'guard' }),
+    },
+  );
 }
 
 /** The listeners' Slack calls through Bolt's WebClient (messages are fitted by the renderers). */
@@ -159,6 +180,7 @@ export async function startWeb(config: Config, log: Logger): Promise<WebHandle> 
   const rules = loadAlertRules(config.HEAL_ALERT_RULES_FILE);
   const intakeQueue = createIntakeQueue(redis, config.HEAL_QUEUE_PREFIX);
   let webhookCtx: { deps: BotDeps; intake: Intake } | undefined;
+  const hooks = webhookRoutes(() => webhookCtx);
   const receiver = receiverFor(
     config,
     signingSecret,
@@ -169,10 +191,11 @@ export async function startWeb(config: Config, log: Logger): Promise<WebHandle> 
         log,
         () => redis.status,
       ),
-      ...webhookRoutes(() => webhookCtx),
+      ...hooks,
       ...dashboardRoutes(config.HEAL_DASHBOARD_TOKEN, [queue, remediateQueue, intakeQueue]),
     ],
     logger,
+    { redis, bodyPaths: hooks.map((h) => h.path), log },
   );
   const app = new App({
     token: botToken,
@@ -183,7 +206,7 @@ export async function startWeb(config: Config, log: Logger): Promise<WebHandle> 
   const deps: BotDeps = {
     config,
     log,
-    incidents: new IncidentStore(redis, config.HEAL_QUEUE_PREFIX),
+    incidents: new IncidentStore(redis, config.HEAL_QUEUE_PREFIX, log),
     enqueue: (data) => enqueueInvestigation(queue, data),
     postEphemeral: async (channel, user, text) => {
       await app.client.chat.postEphemeral({ channel, user, text });
@@ -194,7 +217,7 @@ export async function startWeb(config: Config, log: Logger): Promise<WebHandle> 
     enqueueRemediate: (data) => enqueueRemediation(remediateQueue, data),
     slack: boltSlack(app),
     enqueueFix: (data) => enqueueApprovedFix(fixQueue, data),
-    fixes: new FixStore(redis, new IncidentStore(redis, config.HEAL_QUEUE_PREFIX)),
+    fixes: new FixStore(redis, new IncidentStore(redis, config.HEAL_QUEUE_PREFIX, log)),
     digest: () => lastWeekDigest({ redis, prefix: config.HEAL_QUEUE_PREFIX, incidents: deps.incidents }),
   };
   const groups = new AlertGroups(redis, config.HEAL_QUEUE_PREFIX, deps.incidents, {

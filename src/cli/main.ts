@@ -20,15 +20,30 @@ function printReport(report: Report, json: boolean): void {
   process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : `${renderText(report)}\n`);
 }
 
+/**
+ * `heal investigate` exit codes (README, docs/operator-guide.md): 0 a root cause was named, 1 a bug in Heal,
+ * 2 bad input (target grammar, configuration), 3 nothing could be investigated (the platform was unreachable
+ * or the run could not be pinned), 4 investigated but no root cause named (abstained, or the run did not fail).
+ */
+const EXIT = { diagnosed: 0, bug: 1, badInput: 2, unreachable: 3, abstained: 4 } as const;
+
+function exitCodeOf(report: Report): number {
+  if (report.rootCause) return EXIT.diagnosed;
+  return report.pinned.ref === 'unpinned' ? EXIT.unreachable : EXIT.abstained;
+}
+
 async function investigate(words: string[], opts: { json?: boolean }, config: Config, log: Logger) {
   const parsed = parseTarget(words.join(' '));
-  if (!parsed.ok) throw new ExitError(parsed.error, 2);
+  if (!parsed.ok) throw new ExitError(parsed.error, EXIT.badInput);
+  // A human typed this path on the command line: local dbt artifacts are read wherever it points.
   const outcome = await investigateInProcess(parsed.target, {
     config: configForTarget(config, parsed.target),
     log,
+    localRoots: 'any',
   });
-  if (!outcome.ok) throw new ExitError(outcome.message, 3);
+  if (!outcome.ok) throw new ExitError(outcome.message, EXIT.unreachable);
   printReport(outcome.report, Boolean(opts.json));
+  process.exitCode = exitCodeOf(outcome.report);
 }
 
 async function demo(opts: { out?: string }) {
@@ -46,21 +61,49 @@ async function demo(opts: { out?: string }) {
   }
 }
 
+function errorFields(err: unknown): { err: string; stack?: string } {
+  return err instanceof Error
+    ? { err: err.message, ...(err.stack ? { stack: err.stack } : {}) }
+    : { err: String(err) };
+}
+
+/**
+ * Process-level handlers of `heal web` and `heal worker` (issue 13), installed before anything starts:
+ * - `unhandledRejection`: logged (error) and the process keeps serving. A promise nobody awaited failed;
+ *   the request or job it belonged to has failed, the process state has not (Node's default, since 15,
+ *   would crash on it).
+ * - `uncaughtException`: logged (fatal), then the process shuts down (8 s at most) and exits 1 for its
+ *   supervisor to restart it. After a synchronous throw escaped every frame, Node does not guarantee a
+ *   consistent state; restarting is cheap (all state is in Redis, jobs resume from their checkpoints).
+ */
+function installProcessHandlers(log: Logger, stop: (why: string, code: number) => Promise<void>): void {
+  process.on('unhandledRejection', (reason) => {
+    log.error(errorFields(reason), 'unhandled promise rejection (process keeps serving)');
+  });
+  process.on('uncaughtException', (err, origin) => {
+    log.fatal({ ...errorFields(err), origin }, 'uncaught exception: shutting down');
+    void stop('uncaughtException', 1);
+  });
+}
+
 /** Runs a long-lived process until SIGTERM/SIGINT, then closes it cleanly. */
 async function serve(start: () => Promise<{ close(): Promise<void> }>, log: Logger) {
-  const handle = await start();
+  let handle: { close(): Promise<void> } | undefined;
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (why: string, code: number) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, 'shutting down');
-    const force = setTimeout(() => process.exit(1), 8000);
+    log.info({ signal: why }, 'shutting down');
+    const force = setTimeout(() => process.exit(code || 1), 8000);
     force.unref();
-    await handle.close();
-    process.exit(0);
+    await handle?.close().catch((err: unknown) => log.error(errorFields(err), 'close failed'));
+    log.flush();
+    process.exit(code);
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  installProcessHandlers(log, stop);
+  handle = await start();
+  process.on('SIGTERM', () => void stop('SIGTERM', 0));
+  process.on('SIGINT', () => void stop('SIGINT', 0));
 }
 
 function program(): Command {

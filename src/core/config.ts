@@ -1,5 +1,6 @@
 import cronParser from 'cron-parser';
 import { z } from 'zod';
+import { parseHostPattern } from './host-pattern.ts';
 
 const url = (what: string) => z.url({ protocol: /^https?$/, error: `must be an http(s) URL (${what})` });
 
@@ -83,10 +84,24 @@ export const ConfigSchema = z
     HEAL_WAREHOUSE_TIMEOUT_MS: positiveInt(5_000),
     HEAL_ALERT_CHANNELS: csv,
     /**
-     * Directories under which Heal may read a dbt target/ dir named in another platform's log (an Airflow
-     * task that ran dbt). Empty: such local paths are not followed (logs are untrusted input).
+     * The only directories under which Heal reads a local dbt target/ named from Slack (`/heal dbt <dir>`), a
+     * webhook, an alert or another platform's log (absolute, no `..`, symlinks followed). Empty: none. The
+     * `heal investigate` CLI reads any path a human typed.
      */
     HEAL_DBT_ROOTS: csv,
+    /**
+     * Hosts Heal may fetch a URL from when the URL comes from platform data (Spark executor log links on YARN
+     * NodeManagers or standalone workers, redirects), besides the configured platform hosts themselves.
+     * Comma-separated patterns: `nm-1.corp`, `*.nodemanager.corp` (subdomains only), `10.0.0.7`, `10.0.0.0/16`,
+     * `[fd12::/16]`, each with an optional `:port`. Link-local, cloud-metadata, unspecified, multicast and
+     * broadcast addresses are refused even when listed (src/adapters/egress.ts).
+     */
+    HEAL_FETCH_ALLOW_HOSTS: csv.superRefine((patterns, ctx) => {
+      for (const p of patterns) {
+        const parsed = parseHostPattern(p);
+        if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+      }
+    }),
     /** Per-request timeout for platform APIs, in ms. */
     HEAL_HTTP_TIMEOUT_MS: positiveInt(10_000),
     /** Upper bound on bytes read from one log before giving up on it. */
@@ -127,10 +142,27 @@ export const ConfigSchema = z
     HEAL_WEBHOOK_TOKEN: optionalString,
     /** dbt Cloud webhook secret: `/alerts/dbt-cloud` verifies the HMAC-SHA256 `Authorization` header. */
     HEAL_DBT_WEBHOOK_SECRET: optionalString,
+    /**
+     * Largest request body `heal web` reads on `POST /slack/events` and `POST /alerts/<source>`, in bytes
+     * (default 1 MiB: Slack's largest payloads, big block_actions / view_submission, stay well under it).
+     * A bigger body is refused with 413 as soon as its Content-Length or its streamed bytes pass this;
+     * no more than this is ever buffered per request, and at most 32 times this for all requests at once.
+     */
+    HEAL_MAX_BODY_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
     /** A signed webhook whose own timestamp is further than this from now is refused as stale. */
     HEAL_WEBHOOK_MAX_AGE_MS: positiveInt(5 * 60_000),
     /** YAML alert rules per channel (alerting bots, field regexes); unset: config/alert-rules.default.yaml. */
     HEAL_ALERT_RULES_FILE: optionalString,
+    /**
+     * Who may Dismiss an incident (and undo it): `approvers` — users and groups in HEAL_APPROVERS (default);
+     * `channel` — anyone clicking in the incident's own channel. Whoever dismissed may always undo it.
+     */
+    HEAL_DISMISSERS: z.enum(['approvers', 'channel']).default('approvers'),
     /** After an incident is resolved (dismissed, rerun succeeded), alerts for it are suppressed this long. */
     HEAL_SUPPRESS_MS: z.coerce.number().int().min(0).default(3_600_000),
     /** Grouped alerts update the thread's counter message at most once per this many ms. */
@@ -144,6 +176,17 @@ export const ConfigSchema = z
      * Slack granted more; 0 leaves only the 429 handling.
      */
     HEAL_SLACK_UPDATE_INTERVAL_MS: z.coerce.number().int().min(0).default(1200),
+    /**
+     * How long a diagnosed investigation keeps retrying to publish its thread while Slack fails (5xx,
+     * connection errors, rate limits), counted from the first failure with no Slack call succeeding since
+     * (default 2 h). The report is stored meanwhile and `/heal status` says it waits for Slack; the job waits
+     * in BullMQ's delayed set (no worker slot held). Past it the incident is marked failed. 0: no retry.
+     */
+    HEAL_PUBLISH_RETRY_MS: z.coerce.number().int().min(0).default(7_200_000),
+    /** First delay between publish retries, doubled after each failure up to HEAL_PUBLISH_BACKOFF_MAX_MS. */
+    HEAL_PUBLISH_BACKOFF_MS: positiveInt(2_000),
+    /** Largest delay between publish retries (default 5 min). */
+    HEAL_PUBLISH_BACKOFF_MAX_MS: positiveInt(5 * 60_000),
     /** Channel id of the weekly digest (top failure signatures, time to root cause, outcomes); unset: none. */
     HEAL_DIGEST_CHANNEL: optionalString,
     /** When the digest is posted: a cron pattern (default Mondays 09:00) in HEAL_DIGEST_TZ. */

@@ -1,7 +1,7 @@
-import { resolve, sep } from 'node:path';
 import { getAdapter } from '../adapters/registry.ts';
 import type { AdapterContext, Collection, Finding, Link, PinResult, RuleOutcome } from '../adapters/types.ts';
 import { errorMessage } from '../core/errors.ts';
+import { untrustedPathRefusal } from '../core/local-paths.ts';
 import type { Evidence } from '../core/report.ts';
 import { describeTarget, targetKey } from '../core/target.ts';
 
@@ -46,12 +46,14 @@ export async function followLinks(collection: Collection, ctx: AdapterContext): 
       continue;
     }
     try {
-      const pin = await adapter.pin(link.target, ctx);
+      // The linked run came from platform data: its local paths get the roots check, whoever asked.
+      const linkCtx: AdapterContext = { ...ctx, localRoots: ctx.config.HEAL_DBT_ROOTS };
+      const pin = await adapter.pin(link.target, linkCtx);
       if (pin.status !== 'ok') {
         gaps.push(`Could not follow ${label} (${link.reason}): ${pin.message}`);
         continue;
       }
-      linked.push({ link, pin: pin.data, collection: await adapter.collect(pin.data, ctx) });
+      linked.push({ link, pin: pin.data, collection: await adapter.collect(pin.data, linkCtx) });
     } catch (err) {
       gaps.push(`Could not follow ${label} (${link.reason}): ${errorMessage(err)}`);
     }
@@ -61,17 +63,10 @@ export async function followLinks(collection: Collection, ctx: AdapterContext): 
 
 /**
  * Logs are untrusted: a local dbt target/ path named in one is read only under a configured root
- * (HEAL_DBT_ROOTS), never anywhere on the bot's filesystem.
+ * (HEAL_DBT_ROOTS), never anywhere on the bot's filesystem, even from the CLI.
  */
 function refusal(link: Link, ctx: AdapterContext): string | undefined {
-  const t = link.target;
-  if (t.platform !== 'dbt' || !t.path) return undefined;
-  const path = resolve(t.path);
-  const roots = ctx.config.HEAL_DBT_ROOTS.map((r) => resolve(r));
-  if (roots.some((r) => path === r || path.startsWith(`${r}${sep}`))) return undefined;
-  return roots.length
-    ? `the path is outside HEAL_DBT_ROOTS (${roots.join(', ')}).`
-    : 'set HEAL_DBT_ROOTS to the directories Heal may read dbt artifacts from.';
+  return untrustedPathRefusal(link.target, ctx.config.HEAL_DBT_ROOTS);
 }
 
 function renumber(evidence: Evidence[], offset: number): { evidence: Evidence[]; map: Map<string, string> } {

@@ -21,7 +21,7 @@ export type FixState = z.infer<typeof FixState>;
 
 // The incident's one fix: claimed unless one exists that did not end in `error`.
 const CLAIM_FIX_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('no such incident') end
+if redis.call('HEXISTS', KEYS[1], 'incidentId') == 0 then return redis.error_reply('no such incident') end
 local cur = redis.call('HGET', KEYS[1], 'fix')
 if cur and cjson.decode(cur).status ~= 'error' then return cur end
 redis.call('HSET', KEYS[1], 'fix', ARGV[1])
@@ -30,7 +30,8 @@ return false`;
 export class FixStore {
   constructor(
     private readonly redis: Redis,
-    private readonly incidents: Pick<IncidentStore, 'key'>,
+    /** Writes go through `update`: nothing is written into an incident whose record vanished. */
+    private readonly incidents: Pick<IncidentStore, 'key' | 'update'>,
   ) {}
 
   /** Claims the incident's one fix for `by` (atomic); an existing fix that did not end in `error` wins. */
@@ -43,16 +44,12 @@ export class FixStore {
   }
 
   async set(incidentId: string, state: FixState): Promise<void> {
-    await this.redis.hset(this.incidents.key(incidentId), 'fix', JSON.stringify(FixState.parse(state)));
+    await this.incidents.update(incidentId, [['set', 'fix', JSON.stringify(FixState.parse(state))]]);
   }
 
   /** True the first time this incident escalates for `why` (a restarted job does not say it twice). */
   async firstEscalation(incidentId: string, why: 'timeout' | 'recurrence'): Promise<boolean> {
-    const set = await this.redis.hsetnx(
-      this.incidents.key(incidentId),
-      `escalated_${why}`,
-      String(Date.now()),
-    );
+    const set = await this.incidents.update(incidentId, [['setnx', `escalated_${why}`, String(Date.now())]]);
     return set === 1;
   }
 }

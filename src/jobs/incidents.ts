@@ -1,86 +1,34 @@
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import type { Collection, PinResult } from '../adapters/types.ts';
-import { Pinned, Report } from '../core/report.ts';
-import { Target } from '../core/target.ts';
+import type { Logger } from '../core/logger.ts';
+import { redact, redactDeep } from '../core/redact.ts';
+import type { Report } from '../core/report.ts';
+import type { Target } from '../core/target.ts';
 import type { FixProposal } from '../diagnosis/fix.ts';
 import type { RecurrenceView } from '../report/types.ts';
-import { FixProposalSchema } from './fix.ts';
-import { FixState } from './fix-state.ts';
-import { RecurrenceViewSchema, recordOutcome } from './recurrence.ts';
+import {
+  type Checkpoint,
+  type FieldOp,
+  IncidentGoneError,
+  type IncidentRecord,
+  type RecordRead,
+  RerunState,
+  readRecord,
+  type SlackWait,
+  Stamp,
+  updateRecord,
+} from './incident-record.ts';
+import { recordOutcome } from './recurrence.ts';
 
-/** How far an investigation got; each stage is stored before the next one starts. */
-export const Checkpoint = z.enum(['claimed', 'pinned', 'collected', 'diagnosed', 'published', 'failed']);
-export type Checkpoint = z.infer<typeof Checkpoint>;
-
-const json = <T extends z.ZodType>(schema: T) =>
-  z
-    .string()
-    .transform((s) => JSON.parse(s) as unknown)
-    .pipe(schema);
-
-const PinSchema = z.object({ pinned: Pinned, target: Target });
-const CollectionSchema = z.object({
-  evidence: z.array(z.unknown()),
-  evidenceIndex: z.record(z.string(), z.string()),
-  gaps: z.array(z.string()),
-  facts: z.unknown(),
-});
-
-/** Who did something and when (epoch ms). */
-export const Stamp = z.object({ by: z.string().min(1), at: z.number() });
-export type Stamp = z.infer<typeof Stamp>;
-
-/** A rerun's progress, stored on the incident so a restarted job never writes twice. */
-export const RerunState = Stamp.extend({
-  status: z.enum(['requested', 'previewed', 'executing', 'running', 'succeeded', 'failed', 'error']),
-  summary: z.string().optional(),
-  plan: z.object({ items: z.array(z.string()), summary: z.string() }).optional(),
-  started: z
-    .object({ items: z.array(z.string()), summary: z.string(), handle: z.record(z.string(), z.unknown()) })
-    .optional(),
-  /** Follow-up polls done so far. */
-  polls: z.number().int().default(0),
-});
-export type RerunState = z.infer<typeof RerunState>;
-
-/** One incident as stored in Redis (a hash); every field is parsed on the way out. */
-export const IncidentRecord = z.object({
-  incidentId: z.string(),
-  target: json(Target),
-  channel: z.string(),
-  /** Thread root for alert threads (the alert's ts). */
-  threadTs: z.string().optional(),
-  requestedBy: z.string().optional(),
-  source: z.enum(['command', 'alert']),
-  createdAt: z.coerce.number(),
-  checkpoint: Checkpoint,
-  /** When the root cause was first posted (epoch ms): the digest's time to root cause. */
-  publishedAt: z.coerce.number().optional(),
-  /** ts of the thread-parent message Heal posted and updates in place. */
-  parentTs: z.string().optional(),
-  /** Permalink of the thread parent, so a duplicate `/heal` can link it without a Slack call. */
-  permalink: z.string().optional(),
-  /** How many evidence replies were already posted (a restarted job posts only the rest). */
-  repliesPosted: z.coerce.number().int().default(0),
-  pin: json(PinSchema).optional(),
-  collection: json(CollectionSchema).optional(),
-  report: json(Report).optional(),
-  error: z.string().optional(),
-  /** The rerun someone asked for, and how far it got. */
-  rerun: json(RerunState).optional(),
-  dismissed: json(Stamp).optional(),
-  /** The validated fix proposal stored with the report (the approve modal and the fix job read it). */
-  fixProposal: json(FixProposalSchema).optional(),
-  /** The recurrence badge as posted with the root cause (button re-renders keep it). */
-  recurrence: json(RecurrenceViewSchema).optional(),
-  /** The approved fix, once someone approved it, and how far it got. */
-  fix: json(FixState).optional(),
-});
-export type IncidentRecord = Omit<z.infer<typeof IncidentRecord>, 'pin' | 'collection'> & {
-  pin?: PinResult;
-  collection?: Collection;
-};
+export {
+  Checkpoint,
+  IncidentGoneError,
+  IncidentRecord,
+  type RecordRead,
+  RerunState,
+  SlackWait,
+  Stamp,
+} from './incident-record.ts';
 
 export interface ClaimInput {
   incidentId: string;
@@ -98,21 +46,26 @@ export interface ClaimInput {
 
 export type ClaimResult = { claimed: true } | { claimed: false; existing: IncidentRecord };
 
-// Atomic: either this caller creates the incident, or it gets the existing one back. An incident
-// whose investigation finally failed can be claimed again (a new /heal retries it from scratch).
-// ARGV[2] = '1': an incident whose investigation finally failed may be claimed again (a human asking anew).
+// Atomic: either this caller creates the incident, or it gets the existing one back with its checksum
+// ({sha1, HGETALL}). A hash without incidentId (a partial record written after Redis lost the key) is
+// replaced. ARGV[2] = '1': an incident whose investigation finally failed may be claimed again (a human
+// asking anew). ARGV[3]: the checksum of a record the caller could not parse: replaced if still unchanged.
 const CLAIM_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 1 and (ARGV[2] ~= '1' or redis.call('HGET', KEYS[1], 'checkpoint') ~= 'failed') then
-  return redis.call('HGETALL', KEYS[1])
+if redis.call('HEXISTS', KEYS[1], 'incidentId') == 1 then
+  local cur = redis.call('HGETALL', KEYS[1])
+  local sum = redis.sha1hex(table.concat(cur, '\\n'))
+  if sum ~= ARGV[3] and (ARGV[2] ~= '1' or redis.call('HGET', KEYS[1], 'checkpoint') ~= 'failed') then
+    return {sum, cur}
+  end
 end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return false`;
 
 // The incident's one rerun: claimed unless one exists that did not end in `error`.
 const CLAIM_RERUN_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('no such incident') end
+if redis.call('HEXISTS', KEYS[1], 'incidentId') == 0 then return redis.error_reply('no such incident') end
 local cur = redis.call('HGET', KEYS[1], 'rerun')
 if cur and cjson.decode(cur).status ~= 'error' then return cur end
 redis.call('HSET', KEYS[1], 'rerun', ARGV[1])
@@ -149,19 +102,31 @@ function pairsToObject(flat: string[]): Record<string, string> {
   return out;
 }
 
-function parseRecord(raw: Record<string, string>): IncidentRecord {
-  return IncidentRecord.parse(raw) as IncidentRecord;
-}
-
-/** Incident state in Redis: claims, the thread's message ts and the per-stage checkpoints. */
+/**
+ * Incident state in Redis: claims, the thread's message ts and the per-stage checkpoints. A stored record
+ * that does not parse is treated as absent (logged once to `log`, see src/jobs/incident-record.ts) and a
+ * new claim replaces it; fields are written only into a claimed incident's hash, else
+ * {@link IncidentGoneError} is thrown (a worker stops its job instead of resurrecting a partial record).
+ */
 export class IncidentStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    private readonly log?: Logger,
   ) {}
 
   key(incidentId: string): string {
     return `${this.prefix}:incident:${incidentId}`;
+  }
+
+  /** Whether Redis is connected now: when not, a command would only queue until it reconnects. */
+  reachable(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  /** Applies field operations to a claimed incident atomically; throws IncidentGoneError when it vanished. */
+  update(incidentId: string, ops: FieldOp[]): Promise<number> {
+    return updateRecord(this.redis, this.key(incidentId), incidentId, ops);
   }
 
   /** Claims the incident for a new investigation; a second claim joins the existing one. */
@@ -178,20 +143,35 @@ export class IncidentStore {
       ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
     };
     const reclaim = input.reclaimFailed === false ? '0' : '1';
-    const args = [String(INCIDENT_TTL_S), reclaim, ...Object.entries(fields).flat()];
-    const res = (await this.redis.eval(CLAIM_SCRIPT, 1, this.key(input.incidentId), ...args)) as
-      | string[]
-      | null;
-    if (!res) {
-      await this.index(input.incidentId, Number(fields.createdAt), namesOf(input.target));
-      return { claimed: true };
+    const pairs = Object.entries(fields).flat();
+    // An existing record that does not parse is replaced (compare-and-replace on its checksum); if it
+    // changed meanwhile, the new content is judged again.
+    let unreadable = '';
+    for (let i = 0; i < 5; i++) {
+      const args = [String(INCIDENT_TTL_S), reclaim, unreadable, ...pairs];
+      const res = (await this.redis.eval(CLAIM_SCRIPT, 1, this.key(input.incidentId), ...args)) as
+        | [string, string[]]
+        | null;
+      if (!res) {
+        await this.index(input.incidentId, Number(fields.createdAt), namesOf(input.target));
+        return { claimed: true };
+      }
+      const read = readRecord(input.incidentId, pairsToObject(res[1]), this.log);
+      if (read.status === 'ok') return { claimed: false, existing: read.record };
+      unreadable = res[0];
     }
-    return { claimed: false, existing: parseRecord(pairsToObject(res)) };
+    throw new Error(`incident ${input.incidentId} keeps changing into records that do not parse`);
   }
 
+  /** The incident's record, or null when none is stored or the stored one does not parse (logged once). */
   async get(incidentId: string): Promise<IncidentRecord | null> {
-    const raw = await this.redis.hgetall(this.key(incidentId));
-    return Object.keys(raw).length ? parseRecord(raw) : null;
+    const read = await this.read(incidentId);
+    return read.status === 'ok' ? read.record : null;
+  }
+
+  /** Like {@link get}, telling a record that is not stored from one that does not parse. */
+  async read(incidentId: string): Promise<RecordRead> {
+    return readRecord(incidentId, await this.redis.hgetall(this.key(incidentId)), this.log);
   }
 
   /** Stores a stage's output and advances the checkpoint in one atomic write. */
@@ -206,15 +186,15 @@ export class IncidentStore {
       fixProposal?: FixProposal;
     } = {},
   ): Promise<void> {
-    const fields: Record<string, string> = { checkpoint: stage };
-    if (data.fixProposal) fields.fixProposal = JSON.stringify(data.fixProposal);
-    if (data.pin) fields.pin = JSON.stringify(data.pin);
-    if (data.collection) fields.collection = JSON.stringify(data.collection);
-    if (data.report) fields.report = JSON.stringify(data.report);
-    if (data.error !== undefined) fields.error = data.error;
-    await this.redis.hset(this.key(incidentId), fields);
-    if (stage === 'published')
-      await this.redis.hsetnx(this.key(incidentId), 'publishedAt', String(Date.now()));
+    const ops: FieldOp[] = [['set', 'checkpoint', stage]];
+    if (data.fixProposal) ops.push(['set', 'fixProposal', JSON.stringify(data.fixProposal)]);
+    if (data.pin) ops.push(['set', 'pin', JSON.stringify(data.pin)]);
+    if (data.collection) ops.push(['set', 'collection', JSON.stringify(data.collection)]);
+    // Secrets never reach storage (gaps, refs and rule text are only as clean as their sources).
+    if (data.report) ops.push(['set', 'report', JSON.stringify(redactDeep(data.report))]);
+    if (data.error !== undefined) ops.push(['set', 'error', redact(data.error)]);
+    if (stage === 'published') ops.push(['setnx', 'publishedAt', String(Date.now())], ['del', 'slackWait']);
+    await this.update(incidentId, ops);
     if (data.report) {
       const rec = await this.get(incidentId);
       const names = namesOf(data.report.target, data.report, data.collection ?? rec?.collection);
@@ -272,7 +252,7 @@ export class IncidentStore {
   }
 
   async setRerun(incidentId: string, state: RerunState): Promise<void> {
-    await this.redis.hset(this.key(incidentId), 'rerun', JSON.stringify(RerunState.parse(state)));
+    await this.update(incidentId, [['set', 'rerun', JSON.stringify(RerunState.parse(state))]]);
     if (state.status === 'succeeded' || state.status === 'failed')
       await recordOutcome(this.redis, this.prefix, incidentId, {
         kind: 'rerun',
@@ -284,13 +264,30 @@ export class IncidentStore {
   /** Marks the incident dismissed (first click wins); returns the stamp in force. */
   async dismiss(incidentId: string, by: string, at: number): Promise<{ dismissed: boolean; stamp: Stamp }> {
     const stamp = { by, at };
-    const set = await this.redis.hsetnx(this.key(incidentId), 'dismissed', JSON.stringify(stamp));
+    const set = await this.update(incidentId, [['setnx', 'dismissed', JSON.stringify(stamp)]]);
     if (set === 1) {
       await this.close(incidentId);
       return { dismissed: true, stamp };
     }
     const raw = await this.redis.hget(this.key(incidentId), 'dismissed');
     return { dismissed: false, stamp: raw ? Stamp.parse(JSON.parse(raw)) : stamp };
+  }
+
+  /**
+   * Undoes a dismissal: the stamp goes, the incident is open again (`/heal status`) and its alerts are no
+   * longer suppressed. Returns false when it was not dismissed.
+   */
+  async undismiss(incidentId: string): Promise<boolean> {
+    const key = this.key(incidentId);
+    const [createdAt, removed] = await this.redis.hmget(key, 'createdAt', 'dismissed');
+    if (!removed) return false;
+    await this.redis
+      .multi()
+      .hdel(key, 'dismissed')
+      .zadd(`${this.prefix}:idx:open`, Number(createdAt) || Date.now(), incidentId)
+      .del(`${this.prefix}:resolved:${incidentId}`)
+      .exec();
+    return true;
   }
 
   /** Records one user's 👍/👎 (their latest vote counts) for the outcome log. */
@@ -308,20 +305,25 @@ export class IncidentStore {
 
   /** Persists the parent message ts right after posting it, so a restart never posts it again. */
   async setParentTs(incidentId: string, ts: string): Promise<void> {
-    await this.redis.hset(this.key(incidentId), 'parentTs', ts);
+    await this.update(incidentId, [['set', 'parentTs', ts]]);
   }
 
   /** Keeps the recurrence badge as posted, so re-renders after a click show it too. */
   async setRecurrence(incidentId: string, view: RecurrenceView): Promise<void> {
-    await this.redis.hset(this.key(incidentId), 'recurrence', JSON.stringify(view));
+    await this.update(incidentId, [['set', 'recurrence', JSON.stringify(view)]]);
   }
 
   async setPermalink(incidentId: string, permalink: string): Promise<void> {
-    await this.redis.hset(this.key(incidentId), 'permalink', permalink);
+    await this.update(incidentId, [['set', 'permalink', permalink]]);
   }
 
   async setRepliesPosted(incidentId: string, count: number): Promise<void> {
-    await this.redis.hset(this.key(incidentId), 'repliesPosted', String(count));
+    await this.update(incidentId, [['set', 'repliesPosted', String(count)]]);
+  }
+
+  /** Records that the diagnosed thread waits for Slack (src/jobs/publish.ts); `/heal status` shows it. */
+  async setSlackWait(incidentId: string, wait: SlackWait): Promise<void> {
+    await this.update(incidentId, [['set', 'slackWait', JSON.stringify(wait)]]);
   }
 
   /** True the first time an Events API `event_id` is seen; Slack's retries of it get false. */

@@ -2,7 +2,8 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AdapterContext, Collection, PinResult } from '../adapters/types.ts';
 import type { Config } from '../core/config.ts';
-import { errorMessage, TransientError } from '../core/errors.ts';
+import { errorMessage, publicReason, TransientError } from '../core/errors.ts';
+import { internalBases, scrubInternal } from '../core/internal.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Report } from '../core/report.ts';
 import { describeTarget } from '../core/target.ts';
@@ -10,17 +11,15 @@ import type { Upstream } from '../core/upstream.ts';
 import { proposeFix } from '../diagnosis/fix.ts';
 import { collectStep, diagnoseStep, pinStep } from '../diagnosis/investigate.ts';
 import { secondOpinion } from '../diagnosis/second-opinion.ts';
-import { renderEvidenceReplies, renderParent } from '../report/blocks.ts';
-import type { Phase, RecurrenceView, SlackMessage, ThreadState } from '../report/types.ts';
-import { isReportUploader, uploadReportOnce } from '../report/upload.ts';
+import type { SlackMessage } from '../report/types.ts';
 import { classify } from './classify.ts';
-import { escalateRecurrence } from './escalation.ts';
 import { attachFix, type Propose } from './fix-propose.ts';
 import type { FixStore } from './fix-state.ts';
-import type { IncidentRecord, IncidentStore } from './incidents.ts';
+import { IncidentGoneError, type IncidentRecord, type IncidentStore } from './incidents.ts';
 import { type Outcome, recordInvestigation } from './metrics.ts';
+import { deferPublish, type PublishProgress, publishReport } from './publish.ts';
 import { InvestigateJobData } from './queue.ts';
-import { recordRecurrence } from './recurrence.ts';
+import { IncidentThread, isSlackError, JobLockLostError, jobFence, lockLost, stopLost } from './thread.ts';
 
 /** The Slack calls the processor makes (SlackPublisher implements it). */
 export interface Publisher {
@@ -73,87 +72,68 @@ function pinFailure(result: Exclude<Upstream<PinResult>, { status: 'ok' }>, labe
 class Investigation {
   private readonly ctx: AdapterContext;
   private readonly steps: Steps;
-  private readonly progress: string[] = [];
+  readonly thread: IncidentThread;
+  /** Set once the report is stored: from then on only publishing is left (and retried on its own). */
+  publishing = false;
+  /** Slack calls the current publish attempt got through. */
+  readonly published: PublishProgress = { posted: 0, threadDone: false };
 
   constructor(
     private readonly deps: ProcessorDeps,
     private readonly data: InvestigateJobData,
-    private rec: IncidentRecord,
+    rec: IncidentRecord,
+    fence?: () => Promise<void>,
   ) {
     this.ctx = { config: deps.config, log: deps.log.child({ incidentId: data.incidentId }) };
     this.steps = deps.steps ?? defaultSteps;
+    this.thread = new IncidentThread(deps, data, rec, this.ctx.log, fence);
   }
 
-  private state(phase: Phase, extra: Partial<ThreadState> = {}): ThreadState {
-    const { incidentId, target, requestedBy } = this.data;
-    return {
-      incidentId,
-      target: this.rec.pin?.target ?? target,
-      phase,
-      ...(requestedBy ? { requestedBy } : {}),
-      progress: [...this.progress],
-      ...extra,
-    };
+  get log(): Logger {
+    return this.ctx.log;
   }
 
-  /** Posts the thread parent once (its ts is persisted at once), or updates it in place. */
-  async showParent(state: ThreadState): Promise<string> {
-    const msg = renderParent(state);
-    const { channel, threadTs } = this.data;
-    if (this.rec.parentTs) {
-      const done = this.deps.publisher.update(channel, this.rec.parentTs, msg);
-      // Progress states are not awaited: queued behind Slack's chat.update limit, the publisher coalesces
-      // them (latest wins). The final states (diagnosed, failed) are awaited before any checkpoint.
-      if (state.phase === 'diagnosed' || state.phase === 'failed') await done;
-      else done.catch((err) => this.ctx.log.warn({ err: errorMessage(err) }, 'progress update not shown'));
-      return this.rec.parentTs;
-    }
-    const ts = await this.deps.publisher.postMessage(channel, msg, threadTs);
-    await this.deps.incidents.setParentTs(this.data.incidentId, ts);
-    this.rec = { ...this.rec, parentTs: ts };
-    await this.storePermalink(ts);
-    return ts;
+  private get rec(): IncidentRecord {
+    return this.thread.rec;
   }
 
-  /** Best effort: a missing permalink only means a duplicate `/heal` gets no direct link. */
-  private async storePermalink(ts: string): Promise<void> {
-    try {
-      const link = await this.deps.publisher.permalink?.(this.data.channel, ts);
-      if (link) await this.deps.incidents.setPermalink(this.data.incidentId, link);
-    } catch (err) {
-      this.ctx.log.warn({ err: errorMessage(err) }, 'no permalink for the thread parent');
-    }
+  private set rec(rec: IncidentRecord) {
+    this.thread.rec = rec;
   }
 
   async pin(): Promise<PinResult> {
     if (this.rec.pin) return this.rec.pin;
     const result = await this.steps.pin(this.data.target, this.ctx);
     if (result.status !== 'ok') throw pinFailure(result, describeTarget(this.data.target));
+    await this.thread.fence();
     await this.deps.incidents.checkpoint(this.data.incidentId, 'pinned', { pin: result.data });
     this.rec = { ...this.rec, pin: result.data, checkpoint: 'pinned' };
-    this.progress.push(`Pinned ${result.data.pinned.ref}`);
-    await this.showParent(this.state('pinned'));
+    this.thread.progress.push(`Pinned ${result.data.pinned.ref}`);
+    await this.thread.showProgress(this.thread.state('pinned'));
     return result.data;
   }
 
   async collect(pin: PinResult): Promise<Collection> {
     if (this.rec.collection) return this.rec.collection;
     const collection = await this.steps.collect(pin, this.ctx);
+    await this.thread.fence();
     await this.deps.incidents.checkpoint(this.data.incidentId, 'collected', { collection });
     this.rec = { ...this.rec, collection, checkpoint: 'collected' };
     const gaps = collection.gaps.length ? ` (${collection.gaps.length} gaps)` : '';
-    this.progress.push(`Collected ${collection.evidence.length} pieces of evidence${gaps}`);
-    await this.showParent(this.state('collected'));
+    this.thread.progress.push(`Collected ${collection.evidence.length} pieces of evidence${gaps}`);
+    await this.thread.showProgress(this.thread.state('collected'));
     return collection;
   }
 
   async diagnose(pin: PinResult, collection: Collection): Promise<Report> {
     if (this.rec.report) return this.rec.report;
     const rules = this.steps.diagnose(this.data.incidentId, pin, collection);
-    const report = await this.review(rules);
+    // Slack shows this report: gaps name the platform, not internal base URLs or the worker's paths.
+    const report = forSlack(await this.review(rules), this.deps.config);
     const { report: withFix, proposal } = this.steps.propose
       ? await attachFix(report, collection, this.ctx, this.steps.propose)
       : { report, proposal: null };
+    await this.thread.fence();
     await this.deps.incidents.checkpoint(this.data.incidentId, 'diagnosed', {
       report: withFix,
       ...(proposal ? { fixProposal: proposal } : {}),
@@ -171,89 +151,74 @@ class Investigation {
     if (!this.steps.review) return rules;
     let shown: Promise<unknown> = Promise.resolve();
     const onProgress = (text: string) => {
-      this.progress.push(text);
-      shown = shown.then(() => this.showParent(this.state('collected'))).catch(() => undefined);
+      this.thread.progress.push(text);
+      shown = shown
+        .then(() => this.thread.showProgress(this.thread.state('collected')))
+        .catch(() => undefined);
     };
     const report = await this.steps.review(rules, this.ctx, { onProgress });
     await shown;
     return report;
   }
 
-  /** Final parent update, then the evidence replies this incident has not posted yet. */
-  async publish(report: Report): Promise<void> {
-    const recurrence = await this.recurrence(report);
-    const parentTs = await this.showParent(
-      this.state('diagnosed', { report, ...(recurrence ? { recurrence } : {}) }),
-    );
-    const threadTs = this.data.threadTs ?? parentTs;
-    const replies = renderEvidenceReplies(report);
-    for (let i = this.rec.repliesPosted; i < replies.length; i++) {
-      await this.deps.publisher.postMessage(this.data.channel, replies[i] as SlackMessage, threadTs);
-      await this.deps.incidents.setRepliesPosted(this.data.incidentId, i + 1);
-    }
-    const esc = this.deps.escalation;
-    if (esc)
-      await escalateRecurrence(
-        { config: this.deps.config, fixes: esc.fixes, publisher: this.deps.publisher },
-        { incidentId: this.data.incidentId, channel: this.data.channel, threadTs },
-        recurrence,
-      );
-    if (isReportUploader(this.deps.publisher)) {
-      const { incidentId, channel } = this.data;
-      const deps = { redis: this.deps.redis, prefix: this.deps.config.HEAL_QUEUE_PREFIX, log: this.ctx.log };
-      await uploadReportOnce(
-        { ...deps, uploader: this.deps.publisher },
-        { incidentId, channel, threadTs },
-        report,
-      );
-    }
-    await this.deps.incidents.checkpoint(this.data.incidentId, 'published');
-  }
-
-  /** Records this failure's signature (idempotent) and reads how often it recurred; best effort. */
-  private async recurrence(report: Report): Promise<RecurrenceView | undefined> {
-    const { config, redis } = this.deps;
-    try {
-      const view = await recordRecurrence(redis, config.HEAL_QUEUE_PREFIX, this.data.incidentId, report, {
-        at: this.rec.createdAt,
-        escalateAfter: config.HEAL_RECUR_ESCALATE,
-      });
-      if (view) await this.deps.incidents.setRecurrence(this.data.incidentId, view);
-      return view;
-    } catch (err) {
-      this.ctx.log.warn({ err: errorMessage(err) }, 'recurrence not recorded');
-      return undefined;
-    }
-  }
-
-  /** Stages already checkpointed are read back, not redone; the parent is only updated for new ones. */
+  /** Stages already checkpointed are read back, not redone; Slack failing never fails these stages. */
   async run(): Promise<Report> {
-    if (!this.rec.parentTs) await this.showParent(this.state('queued'));
+    // A job resuming to publish (the report is stored) goes straight to it: no progress state first.
+    if (!this.rec.parentTs && !this.rec.report) await this.thread.showProgress(this.thread.state('queued'));
     const pin = await this.pin();
     const collection = await this.collect(pin);
     const report = await this.diagnose(pin, collection);
-    await this.publish(report);
+    this.publishing = true;
+    await publishReport(this.deps, this.thread, report, this.published, this.ctx.log);
     return report;
   }
 
   /** Shows the failure in plain words on the thread parent; never throws. */
   async fail(message: string): Promise<void> {
-    await this.deps.incidents.checkpoint(this.data.incidentId, 'failed', { error: message });
     try {
-      await this.showParent(this.state('failed', { error: message }));
+      await this.thread.fence();
+      const shown = scrubInternal(message, internalBases(this.deps.config));
+      await this.deps.incidents.checkpoint(this.data.incidentId, 'failed', { error: shown });
+      await this.thread.show(this.thread.state('failed', { error: shown }));
     } catch (err) {
-      this.ctx.log.error({ err: errorMessage(err) }, 'could not show the failure in Slack');
+      this.ctx.log.error({ err: errorMessage(err) }, 'could not record or show the failure');
     }
   }
 }
 
-async function loadIncident(deps: ProcessorDeps, data: InvestigateJobData): Promise<IncidentRecord> {
+/** The report as Slack shows it: gap texts (and gap evidence) without internal base URLs or absolute paths. */
+function forSlack(report: Report, config: ProcessorDeps['config']): Report {
+  const bases = internalBases(config);
+  const scrub = (t: string) => scrubInternal(t, bases);
+  return {
+    ...report,
+    gaps: report.gaps.map(scrub),
+    evidence: report.evidence.map((e) =>
+      e.source.endsWith('.gap') ? { ...e, excerpt: scrub(e.excerpt) } : e,
+    ),
+  };
+}
+
+/**
+ * The incident's record. A first run claims it when missing (tests and the CLI enqueue directly); a job
+ * that ran before (a retry, a restart after a stall or a delay) whose record is gone stops.
+ */
+async function loadIncident(
+  deps: ProcessorDeps,
+  job: Job,
+  data: InvestigateJobData,
+): Promise<IncidentRecord> {
   const existing = await deps.incidents.get(data.incidentId);
   if (existing) return existing;
+  if (job.attemptsMade > 0 || (job.attemptsStarted ?? 0) > 1) throw new IncidentGoneError(data.incidentId);
   await deps.incidents.claim(data);
   const rec = await deps.incidents.get(data.incidentId);
-  if (!rec) throw new Error(`incident ${data.incidentId} vanished right after it was claimed`);
+  if (!rec) throw new IncidentGoneError(data.incidentId);
   return rec;
+}
+
+function outcomeOf(report: Report | undefined): Outcome {
+  return report?.rootCause ? 'diagnosed' : 'abstained';
 }
 
 function secondsSince(ms: number): number {
@@ -262,36 +227,65 @@ function secondsSince(ms: number): number {
 
 /**
  * The `investigate` processor: pin → collect → diagnose → publish with a checkpoint after each
- * stage, so a job restarted after a crash resumes without re-collecting or re-posting.
+ * stage, so a job restarted after a crash resumes without re-collecting or re-posting. Slack failing the
+ * publish stage moves the job to the delayed set (src/jobs/publish.ts) instead of spending an attempt.
  */
 export function createInvestigateProcessor(deps: ProcessorDeps) {
   const prefix = deps.config.HEAL_QUEUE_PREFIX;
-  return async function processInvestigate(job: Job): Promise<string> {
+  return async function processInvestigate(job: Job, token?: string): Promise<string> {
     const parsed = InvestigateJobData.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid investigate job: ${parsed.error.message}`);
     const data = parsed.data;
-    const rec = await loadIncident(deps, data);
-    if (rec.checkpoint === 'published') return 'published';
-    const inv = new Investigation(deps, data, rec);
+    let inv: Investigation | undefined;
     try {
-      const report = await inv.run();
-      const outcome: Outcome = report.rootCause ? 'diagnosed' : 'abstained';
+      const rec = await loadIncident(deps, job, data);
+      if (rec.checkpoint === 'published') return 'published';
+      inv = new Investigation(deps, data, rec, jobFence(job, token, deps.config.HEAL_JOB_LOCK_MS));
+      const outcome = outcomeOf(await inv.run());
       await recordInvestigation(deps.redis, prefix, outcome, secondsSince(rec.createdAt));
       return outcome;
     } catch (err) {
-      const mapped = classify(err);
-      const final = mapped instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      deps.log.warn(
-        { incidentId: data.incidentId, err: mapped.message, final },
-        'investigation attempt failed',
-      );
-      if (final) {
-        await inv.fail(mapped.message);
-        await recordInvestigation(deps.redis, prefix, 'failed', secondsSince(rec.createdAt));
-      }
-      throw mapped;
+      if (err instanceof IncidentGoneError) throw await stopLost(deps.log, inv?.thread, err);
+      if (!inv) throw err;
+      if (err instanceof JobLockLostError) throw await lockLost(deps, inv.thread, err);
+      return afterFailure(deps, job, token, inv, err);
     }
   };
+}
+
+/**
+ * A run failed. Slack failing the publish stage defers it (DelayedError) within the publish budget; else the
+ * failure is retried by BullMQ (transient) or final: shown in the thread, the incident marked failed.
+ * Resolves only when the thread was published after all (its report file left out); otherwise throws.
+ */
+async function afterFailure(
+  deps: ProcessorDeps,
+  job: Job,
+  token: string | undefined,
+  inv: Investigation,
+  err: unknown,
+): Promise<string> {
+  const prefix = deps.config.HEAL_QUEUE_PREFIX;
+  const rec = inv.thread.rec;
+  let mapped = classify(err);
+  if (inv.publishing && isSlackError(err) && err.retryable) {
+    const spent = await deferPublish(deps, job, token, err, inv.published, inv.log).catch(async (e) => {
+      throw e instanceof IncidentGoneError ? await stopLost(deps.log, inv.thread, e) : e;
+    });
+    if (spent.published) {
+      const outcome = outcomeOf(rec.report);
+      await recordInvestigation(deps.redis, prefix, outcome, secondsSince(rec.createdAt));
+      return outcome;
+    }
+    mapped = new UnrecoverableError(spent.message);
+  }
+  const final = mapped instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  deps.log.warn({ incidentId: rec.incidentId, err: mapped.message, final }, 'investigation attempt failed');
+  if (final) {
+    await inv.fail(publicReason(mapped));
+    await recordInvestigation(deps.redis, prefix, 'failed', secondsSince(rec.createdAt));
+  }
+  throw mapped;
 }
 
 /**

@@ -21,7 +21,11 @@ export const InvestigateJobData = z.object({
 });
 export type InvestigateJobData = z.infer<typeof InvestigateJobData>;
 
-/** Retry policy: exponential backoff for transient failures (upstream 5xx, Slack rate limits). */
+/**
+ * Retry policy of the investigation itself: exponential backoff for transient platform failures (upstream
+ * 5xx, timeouts). Slack failing is not retried here: progress is best effort and the publish stage waits
+ * for Slack in the delayed set without spending attempts (src/jobs/publish.ts, HEAL_PUBLISH_RETRY_MS).
+ */
 export const INVESTIGATE_JOB_OPTIONS: JobsOptions = {
   attempts: 5,
   backoff: { type: 'exponential', delay: 2_000 },

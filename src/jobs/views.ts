@@ -53,22 +53,43 @@ export function summaryOf(rec: IncidentRecord): IncidentSummary {
       : {}),
     ...(rec.report && !rc ? { abstained: true } : {}),
     ...(rec.permalink ? { permalink: rec.permalink } : {}),
+    ...(rec.slackWait && rec.checkpoint === 'diagnosed' ? { waitingForSlack: rec.slackWait } : {}),
     actions: actionsOf(rec),
   };
 }
 
-/** Incidents newest first; ids whose incident expired are dropped from the open list on the way. */
+/** A list of incidents, and how many listed ids have a stored record that does not parse. */
+export interface IncidentList {
+  incidents: IncidentSummary[];
+  /** Records that could not be read (logged by the store); they stay listed until replaced or expired. */
+  unreadable: number;
+}
+
+/**
+ * Incidents newest first, counting those whose stored record does not parse instead of dropping them
+ * silently; ids whose incident expired are dropped from the open list on the way.
+ */
+export async function listIncidentsCounted(
+  store: IncidentStore,
+  which: 'open' | 'all' | { name: string },
+  limit = 50,
+): Promise<IncidentList> {
+  const ids = await store.ids(which, limit);
+  const reads = await Promise.all(ids.map((id) => store.read(id)));
+  const out: IncidentList = { incidents: [], unreadable: 0 };
+  for (const [i, read] of reads.entries()) {
+    if (read.status === 'ok') out.incidents.push(summaryOf(read.record));
+    else if (read.status === 'unreadable') out.unreadable++;
+    else if (which === 'open') await store.close(ids[i] as string);
+  }
+  return out;
+}
+
+/** Incidents newest first (see {@link listIncidentsCounted}), without the count of unreadable records. */
 export async function listIncidents(
   store: IncidentStore,
   which: 'open' | 'all' | { name: string },
   limit = 50,
 ): Promise<IncidentSummary[]> {
-  const ids = await store.ids(which, limit);
-  const recs = await Promise.all(ids.map((id) => store.get(id).catch(() => null)));
-  const out: IncidentSummary[] = [];
-  for (const [i, rec] of recs.entries()) {
-    if (rec) out.push(summaryOf(rec));
-    else if (which === 'open') await store.close(ids[i] as string);
-  }
-  return out;
+  return (await listIncidentsCounted(store, which, limit)).incidents;
 }

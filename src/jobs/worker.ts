@@ -50,17 +50,19 @@ export async function startWorker(
 ): Promise<WorkerHandle> {
   const { botToken } = requireSlack(config, { web: false });
   const redis = createRedis(config, { worker: true });
-  const incidents = new IncidentStore(redis, config.HEAL_QUEUE_PREFIX);
-  const publisher =
-    overrides.publisher ??
-    new SlackPublisher({
-      token: botToken,
-      slackApiUrl: config.SLACK_API_URL,
-      logger: log,
-      // Pacing state shared by every worker process: Slack's limits are per channel / per app.
-      redis: { client: redis, prefix: config.HEAL_QUEUE_PREFIX },
-      updateIntervalMs: config.HEAL_SLACK_UPDATE_INTERVAL_MS,
-    });
+  const incidents = new IncidentStore(redis, config.HEAL_QUEUE_PREFIX, log);
+  const slackOptions = {
+    token: botToken,
+    slackApiUrl: config.SLACK_API_URL,
+    logger: log,
+    // Pacing state shared by every worker process: Slack's limits are per channel / per app.
+    redis: { client: redis, prefix: config.HEAL_QUEUE_PREFIX },
+    updateIntervalMs: config.HEAL_SLACK_UPDATE_INTERVAL_MS,
+  };
+  const publisher = overrides.publisher ?? new SlackPublisher(slackOptions);
+  // Investigations retry publishing on their own, from the `diagnosed` checkpoint with backoff and no worker
+  // slot held (src/jobs/publish.ts): one retry layer for that hop, so their publisher makes no retries.
+  const threads = overrides.publisher ?? new SlackPublisher({ ...slackOptions, retryConfig: { retries: 0 } });
   // Approved fixes and approval-timeout checks (issue 7); started first so investigations can schedule.
   const fix = await startFixWorker({ config, log, redis, incidents, publisher }, workerOptions(config));
   const processorDeps: ProcessorDeps = {
@@ -68,7 +70,7 @@ export async function startWorker(
     log,
     redis,
     incidents,
-    publisher,
+    publisher: threads,
     escalation: {
       fixes: fix.fixes,
       scheduleFixTimeout: (incidentId, delayMs) => scheduleFixTimeout(fix.queue, incidentId, delayMs),
@@ -100,7 +102,8 @@ export async function startWorker(
       redis,
       incidents,
       publisher,
-      ctx: { config, log: log.child({ component: 'monitor' }) },
+      // Monitors read the directories the operator's monitors file names (not platform data).
+      ctx: { config, log: log.child({ component: 'monitor' }), localRoots: 'any' },
       groups: new AlertGroups(redis, config.HEAL_QUEUE_PREFIX, incidents, {
         suppressMs: config.HEAL_SUPPRESS_MS,
       }),

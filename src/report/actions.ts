@@ -17,6 +17,8 @@ export const ACTION_IDS = {
   rerun: 'heal_rerun',
   approveFix: 'heal_approve_fix',
   dismiss: 'heal_dismiss',
+  /** Undo a dismissal (shown in place of the buttons once someone dismissed). */
+  undismiss: 'heal_undismiss',
   feedbackUp: 'heal_feedback_up',
   feedbackDown: 'heal_feedback_down',
   /** The "Rerun anyway" button of the ephemeral confirmation (root cause not transient). */
@@ -118,6 +120,22 @@ function rerunButton(report: Report): Block {
   };
 }
 
+/** Dismiss asks once: it closes the incident and silences its alerts for a while (Undo reopens it). */
+function dismissButton(id: string): Block {
+  return {
+    ...button(ACTION_IDS.dismiss, 'Dismiss', id),
+    confirm: {
+      title: { type: 'plain_text', text: 'Dismiss this incident?' },
+      text: {
+        type: 'mrkdwn',
+        text: 'It leaves `/heal status` and alerts for this run are silenced for a while. Anyone who may dismiss can undo it.',
+      },
+      confirm: { type: 'plain_text', text: 'Dismiss' },
+      deny: { type: 'plain_text', text: 'Keep open' },
+    },
+  };
+}
+
 function feedbackButtons(id: string, fb: ActionsState['feedback']): Block[] {
   const n = (k: number | undefined) => (k ? ` (${k})` : '');
   return [
@@ -141,8 +159,10 @@ export function actionBlocks(report: Report, state: Pick<ThreadState, 'actions' 
     if (path.available) elements.push(rerunButton(report));
     // Only a validated, stored proposal sets remediation.fix (src/jobs/processor.ts): no proposal, no button.
     if (report.remediation.fix) elements.push(button(ACTION_IDS.approveFix, 'Approve fix', id));
-    elements.push(button(ACTION_IDS.dismiss, 'Dismiss', id));
+    elements.push(dismissButton(id));
   }
+  if (acts.dismissed && !acts.rerun && !acts.fix)
+    elements.push(button(ACTION_IDS.undismiss, 'Undo dismiss', id));
   elements.push(...feedbackButtons(id, acts.feedback));
   const lines: string[] = [];
   if (acts.rerun) lines.push(rerunLine(acts.rerun));

@@ -77,6 +77,27 @@ export function renderRefusal(what: 'rerun' | 'approve', approversConfigured: bo
   );
 }
 
+/** A Dismiss / Undo click by someone HEAL_DISMISSERS does not allow. */
+export function renderDismissRefusal(approversConfigured: boolean): SlackMessage {
+  const who = approversConfigured
+    ? 'Only Heal approvers (`HEAL_APPROVERS`) can dismiss incidents here (`HEAL_DISMISSERS=approvers`).'
+    : 'No approvers are configured (`HEAL_APPROVERS` is empty), so nobody can dismiss incidents from Slack (set `HEAL_DISMISSERS=channel` to let the channel do it).';
+  return note(
+    `:no_entry: ${who} Nothing was changed; your click was recorded in the audit log.`,
+    'heal_refused',
+    'Heal: you cannot dismiss this incident',
+  );
+}
+
+/** A button whose incident does not belong to the message or channel it was clicked in. */
+export function renderWrongOrigin(): SlackMessage {
+  return note(
+    ':no_entry: This button does not belong to this incident thread, so Heal did nothing. Your click was recorded in the audit log.',
+    'heal_refused',
+    'Heal: button not from this incident',
+  );
+}
+
 /** A rerun asked for before the evidence snapshot is stored (DESIGN.md §6.1). */
 export function renderNotReady(incidentId: string): SlackMessage {
   return note(

@@ -3,6 +3,7 @@
  * determinism table (data ref pinned? code SHA pinned?), within Slack's modal limits. Submitting it is the
  * approval; the listener enqueues the `fix` job (src/jobs/fix.ts) with the proposal.
  */
+import { redact } from '../core/redact.ts';
 import type { FixProposal } from '../diagnosis/fix.ts';
 import { clip, escapeMrkdwn } from './limits.ts';
 
@@ -36,9 +37,9 @@ export type ModalView = Record<string, any>;
 const plain = (text: string, max: number) => ({ type: 'plain_text', text: clip(text, max), emoji: false });
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
 
-/** A diff as a code block: escaped, fences neutralised, clipped to one section. */
+/** A diff as a code block: redacted (context lines are repo text), escaped, fences neutralised, clipped. */
 function diffBlock(label: string, diff: string): object {
-  const body = escapeMrkdwn(diff.replaceAll('```', "'''"));
+  const body = escapeMrkdwn(redact(diff).replaceAll('```', "'''"));
   const head = `${label}\n\`\`\`\n`;
   const note = '\n… (cut here: the full diff is in the pull request)\n```';
   const room = MODAL_LIMITS.sectionText - head.length - 4;

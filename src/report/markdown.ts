@@ -7,20 +7,33 @@ import { CATEGORY_INFO } from '../core/taxonomy.ts';
 const EXCERPT_CHARS = 8000;
 const DIFF_CHARS = 20000;
 
+/**
+ * Every untrusted field is escaped as Slack messages are (`<` and `>` as entities): the file is shared in
+ * Slack, so `<!channel>`, `<@U123>`, `<#C123>`, `<!subteam^S123>` or `<http://evil|click>` from a log stays
+ * inert text, in prose, code spans and fenced blocks alike, and no HTML gets through. An `&` is escaped only
+ * where it would read as an entity (`&lt;`), so URLs in refs and excerpts keep their plain `&`.
+ */
+function slackSafe(text: string): string {
+  return text
+    .replace(/&(?=#?\w+;)/g, '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;');
+}
+
 /** Untrusted text on one Markdown line: redacted, no line breaks, no HTML, Markdown syntax escaped. */
 function inline(text: string, max = 500): string {
-  const flat = truncate(redact(text), max).replace(/\s+/g, ' ').trim();
-  return flat.replace(/[\\`*_[\]<>#|]/g, (c) => `\\${c}`);
+  const flat = slackSafe(truncate(redact(text), max).replace(/\s+/g, ' ').trim());
+  return flat.replace(/[\\`*_[\]#|]/g, (c) => `\\${c}`);
 }
 
 /** Untrusted text as an inline code span (no escapes apply inside one, so backticks become quotes). */
 function code(text: string, max = 300): string {
-  return `\`${truncate(redact(text), max).replace(/\s+/g, ' ').trim().replace(/`/g, "'")}\``;
+  return `\`${slackSafe(truncate(redact(text), max).replace(/\s+/g, ' ').trim()).replace(/`/g, "'")}\``;
 }
 
 /** A fenced block the content cannot close: the fence is longer than any backtick run inside. */
 function fenced(text: string, lang: string, max: number): string {
-  const body = truncate(redact(text), max).replace(/\s+$/, '');
+  const body = slackSafe(truncate(redact(text), max).replace(/\s+$/, ''));
   const longest = Math.max(0, ...(body.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(Math.max(3, longest + 1));
   return `${fence}${lang}\n${body}\n${fence}`;
@@ -98,7 +111,8 @@ function evidence(e: Evidence): string[] {
  * The incident report as a Markdown file (uploaded to the thread when an investigation completes): root
  * cause,
  * ranked hypotheses with status and cited evidence ids, remediation, gaps and every evidence item with its
- * excerpt in a fenced block. Pure; all report text is redacted, and untrusted text cannot break the layout.
+ * excerpt in a fenced block. Pure; all report text is redacted and Slack-escaped, and untrusted text cannot
+ * break the layout.
  */
 export function renderMarkdown(report: Report): string {
   const gaps = report.gaps.length ? report.gaps.map((g) => `- ${inline(g, 1000)}`) : ['None.'];

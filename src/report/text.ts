@@ -91,7 +91,7 @@ function remediationLines(report: Report, p: Paint): string[] {
   ];
   if (r.fix)
     lines.push(
-      `  Proposed fix (${r.fix.files.join(', ') || 'no files'}):`,
+      `  Proposed fix (${r.fix.files.map(clean).join(', ') || 'no files'}):`,
       indent(clean(r.fix.diff).trimEnd()),
     );
   return lines;

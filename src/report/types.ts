@@ -93,4 +93,6 @@ export interface IncidentSummary {
   abstained?: boolean;
   permalink?: string;
   actions?: ActionsState;
+  /** Diagnosed, but Slack keeps failing the thread's publish (src/jobs/publish.ts): since when, how often. */
+  waitingForSlack?: { since: number; attempts: number; nextAt: number };
 }

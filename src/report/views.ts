@@ -28,10 +28,18 @@ function stateOf(s: IncidentSummary): string {
   return '';
 }
 
+/** A diagnosed incident whose thread Slack keeps refusing: the report is stored, publishing is retried. */
+function waitOf(s: IncidentSummary): string {
+  const w = s.waitingForSlack;
+  if (!w) return '';
+  const tries = `${w.attempts} ${w.attempts === 1 ? 'try' : 'tries'}`;
+  return `\n   :hourglass_flowing_sand: waiting for Slack since ${when(w.since)} (${tries}, next ${when(w.nextAt)}): the diagnosis is stored and its thread is posted once Slack answers`;
+}
+
 /** One incident as a list line: link, what ran, when, the root cause (or where it stands) and actions. */
 export function incidentLine(s: IncidentSummary): string {
   const what = untrusted(describeTarget(s.target), 300);
-  return `• ${link(s)} · ${what} · ${when(s.createdAt)}\n   ${causeOf(s)}${stateOf(s)}`;
+  return `• ${link(s)} · ${what} · ${when(s.createdAt)}\n   ${causeOf(s)}${stateOf(s)}${waitOf(s)}`;
 }
 
 function listBlocks(list: IncidentSummary[], empty: string, blockPrefix: string): Block[] {
@@ -53,14 +61,29 @@ function listBlocks(list: IncidentSummary[], empty: string, blockPrefix: string)
   return blocks;
 }
 
-/** `/heal status`: open incidents (not dismissed, no successful rerun), newest first. */
-export function renderStatus(open: IncidentSummary[]): SlackMessage {
+/**
+ * `/heal status`: open incidents (not dismissed, no successful rerun), newest first. `unreadable`: listed
+ * incidents whose stored record does not parse (Redis lost data), said instead of silently dropped.
+ */
+export function renderStatus(open: IncidentSummary[], opts: { unreadable?: number } = {}): SlackMessage {
   const head = `*Open incidents* (${open.length})`;
+  const n = opts.unreadable ?? 0;
+  const lost = n
+    ? [
+        context(
+          [
+            `:warning: ${n} incident record${n === 1 ? '' : 's'} could not be read (Heal's store lost data?): ${n === 1 ? 'it is' : 'they are'} not listed. Asking again with \`/heal <target>\` starts afresh.`,
+          ],
+          'heal_status_unreadable',
+        ),
+      ]
+    : [];
   return fitMessage({
-    text: `Heal: ${open.length} open incident${open.length === 1 ? '' : 's'}`,
+    text: `Heal: ${open.length} open incident${open.length === 1 ? '' : 's'}${n ? `, ${n} unreadable` : ''}`,
     blocks: [
       section(head, 'heal_status_head'),
       ...listBlocks(open, ':sunny: No open incidents.', 'heal_status_list'),
+      ...lost,
     ],
   });
 }

@@ -44,6 +44,8 @@ describe('button payloads and /heal status|history', () => {
       incidentId: 'inc_0a1b',
       channel: 'C1',
       threadTs: '1.0',
+      messageTs: '1.1',
+      ephemeral: false,
     });
     const bad = { ...body, actions: [{ action_id: 'heal_rerun', value: '../../x' }] };
     expect(parseClick(bad)?.incidentId).toBeUndefined();

@@ -195,4 +195,29 @@ describe('POST /alerts/<source>', () => {
       }),
     ]);
   });
+
+  it('refuses a body over HEAL_MAX_BODY_BYTES with a 413 the client receives, declared or streamed', async () => {
+    const big = `{"platform":"spark","target":"${'x'.repeat(3 * 1024 * 1024)}"}`;
+    const headers = { authorization: `Bearer ${TOKEN}` };
+    const declared = await post('generic', big, headers);
+    expect(declared).toMatchObject({ status: 413, json: { ok: false, error: 'too_large' } });
+    // Streamed (chunked, no Content-Length): refused once the bytes read pass the cap.
+    const chunk = new TextEncoder().encode('x'.repeat(64 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent++ < 200) c.enqueue(chunk);
+        else c.close();
+      },
+    });
+    const res = await fetch(`${base}/alerts/generic`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: 'too_large' });
+    expect(enqueued).toEqual([]);
+  });
 });

@@ -1,7 +1,8 @@
 /**
  * Redis servers the chaos tests start themselves: a standalone `redis-server` with AOF on, in a temp dir,
- * on a free loopback port, that can be stopped and started again on the same port and data; and a 3-master
- * Redis Cluster (`--cluster-enabled yes` + `redis-cli --cluster create`).
+ * on a free loopback port, that can be stopped and started again on the same port and data (or, with
+ * `persist: false`, without any persistence: a restart loses every key); and a 3-master Redis Cluster
+ * (`--cluster-enabled yes` + `redis-cli --cluster create`).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,9 +27,12 @@ export interface RedisServer {
   destroy(): Promise<void>;
 }
 
-/** A redis-server on 127.0.0.1:`port` with AOF, its data in `dir` (kept across restarts). */
+/**
+ * A redis-server on 127.0.0.1:`port` with AOF, its data in `dir` (kept across restarts). `persist: false`:
+ * no AOF and no RDB snapshots, so a restart comes back empty (Redis losing its data mid-flight).
+ */
 export async function startRedisServer(
-  opts: { cluster?: boolean; port?: number } = {},
+  opts: { cluster?: boolean; port?: number; persist?: boolean } = {},
 ): Promise<RedisServer> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'heal-chaos-redis-'));
@@ -41,7 +45,7 @@ export async function startRedisServer(
     '--dir',
     dir,
     '--appendonly',
-    'yes',
+    opts.persist === false ? 'no' : 'yes',
     '--appendfsync',
     'always',
     '--save',

@@ -10,9 +10,18 @@ import { aliasIds, type ChaosStack, startChaosStack } from './stack.ts';
 
 const APPROVER = 'U0APPROVER';
 const WEBHOOK_TOKEN = 'chaos-webhook-token-0123456789';
+const FORM = 'application/x-www-form-urlencoded';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A block_actions click (corpus BlockActionPayload.json shape). */
-function clickBody(user: string, actionId: string, value: string, channel: string, ts: string): string {
+/** A block_actions click (corpus BlockActionPayload.json shape); Slack gives every click its own trigger_id. */
+function clickBody(
+  user: string,
+  actionId: string,
+  value: string,
+  channel: string,
+  ts: string,
+  trigger = '1234.5678.abcd',
+): string {
   const payload = {
     type: 'block_actions',
     team: { id: 'T0001', domain: 'example' },
@@ -20,7 +29,7 @@ function clickBody(user: string, actionId: string, value: string, channel: strin
     api_app_id: 'A0HEAL',
     token: 'x8GlZSSaBheFZWjZPbxPasEY',
     container: { type: 'message', message_ts: ts, channel_id: channel, is_ephemeral: false },
-    trigger_id: '1234.5678.abcd',
+    trigger_id: trigger,
     channel: { id: channel, name: 'data-alerts' },
     message: { type: 'message', ts, text: 'Heal', blocks: [] },
     response_url: 'https://hooks.slack.com/actions/T0001/1/x',
@@ -34,19 +43,26 @@ async function post(url: string, body: string, headers: Record<string, string>) 
   return { status: res.status, text: await res.text() };
 }
 
+/** `/heal <text>` as Slack sends it, with its own trigger_id (identical bodies in one second are replays). */
+function commandBody(text: string, channel: string, trigger: string): string {
+  const form = new URLSearchParams(slashCommandBody(text, { channel }));
+  form.set('trigger_id', trigger);
+  return form.toString();
+}
+
 /**
  * Every key under the prefix with its DUMP, except the audit stream and housekeeping that changes on its own
- * (BullMQ's stalled-check markers, expiring Slack pacing slots).
+ * (BullMQ's stalled-check markers, expiring Slack pacing slots, the replay guard's seen signatures).
  */
 async function snapshot(stack: ChaosStack): Promise<Map<string, string>> {
   const keys = await stack.redis.keys(`${stack.prefix}:*`);
   const out = new Map<string, string>();
-  for (const k of keys.filter((k) => !/:audit$|:stalled-check$|:slack:pace:/.test(k)).sort())
+  for (const k of keys.filter((k) => !/:audit$|:stalled-check$|:slack:pace:|:slack:sig:/.test(k)).sort())
     out.set(k, (await stack.redis.dumpBuffer(k))?.toString('base64') ?? '');
   return out;
 }
 
-describe('security: forged/stale/replayed requests, unauthorised clicks, secrets, fuzzed input', () => {
+describe('security: forged/stale/future/replayed requests, unauthorised clicks, secrets, fuzzed input', () => {
   let stack: ChaosStack;
   const seed = chaosSeed();
   beforeAll(async () => {
@@ -63,11 +79,10 @@ describe('security: forged/stale/replayed requests, unauthorised clicks, secrets
     await stack?.close();
   });
 
-  it('rejects 1,000 forged, stale and replayed signed requests with 401 and changes nothing', async () => {
+  it('rejects 1,000 forged, unsigned, malformed, stale, future-dated and tampered requests with 401, changing nothing', async () => {
     const url = `${stack.base}/slack/events`;
     const rand = seeded(seed);
     const before = await snapshot(stack);
-    const form = 'application/x-www-form-urlencoded';
     const now = () => Math.floor(Date.now() / 1000);
     const kinds = {
       forged: (b: string) => ({ ts: now(), sig: slackSignature('not-the-secret', now(), b) }),
@@ -75,7 +90,11 @@ describe('security: forged/stale/replayed requests, unauthorised clicks, secrets
       malformed: () => ({ ts: now(), sig: `v1=${'0'.repeat(64)}` }),
       stale: (b: string) => ({ ts: now() - 301 - Math.floor(rand() * 86_400), sig: '' as string, body: b }),
       tampered: (b: string) => ({ ts: now(), sig: slackSignature(SECRET, now(), `${b}&x=1`) }),
-      replayedOld: (b: string) => ({ ts: now() - 600, sig: slackSignature(SECRET, now() - 600, b) }),
+      // Correctly signed, but dated more than 5 minutes ahead (Bolt only checks the past).
+      future: (b: string) => {
+        const ts = now() + 301 + Math.floor(rand() * 86_400);
+        return { ts, sig: slackSignature(SECRET, ts, b) };
+      },
     };
     const counts: Record<string, { sent: number; rejected: number }> = {};
     const names = Object.keys(kinds) as Array<keyof typeof kinds>;
@@ -90,7 +109,7 @@ describe('security: forged/stale/replayed requests, unauthorised clicks, secrets
           const k = kinds[kind](body);
           const sig = kind === 'stale' ? slackSignature(SECRET, k.ts, body) : k.sig;
           const res = await post(url, body, {
-            'content-type': form,
+            'content-type': FORM,
             'x-slack-request-timestamp': String(k.ts),
             'x-slack-signature': sig,
           });
@@ -110,6 +129,39 @@ describe('security: forged/stale/replayed requests, unauthorised clicks, secrets
     expect(await snapshot(stack)).toEqual(before);
   }, 60_000);
 
+  it('a replay of a valid signed /heal within the window opens no second thread, even after the first failed', async () => {
+    const url = `${stack.base}/slack/events`;
+    const channel = 'C0REPLAY';
+    const body = slashCommandBody(`spark ${aliasIds(1, 8200)[0]}`, { channel });
+    const ts = Math.floor(Date.now() / 1000);
+    const headers = {
+      'content-type': FORM,
+      'x-slack-request-timestamp': String(ts),
+      'x-slack-signature': slackSignature(SECRET, ts, body),
+    };
+    const first = await post(url, body, headers);
+    expect(first.status).toBe(200);
+    const id = first.text.match(/inc_[0-9a-f]{16}/)?.[0] ?? '';
+    expect(id).not.toBe('');
+    await stack.waitPublished(id, 60_000);
+    // The first investigation failed (as a worker that gave up marks it), so a new /heal may claim it again.
+    const key = `${stack.prefix}:incident:${id}`;
+    await stack.redis.hset(key, 'checkpoint', 'failed', 'error', 'chaos: the first investigation failed');
+    const tops = () =>
+      stack.slack
+        .callsOf('chat.postMessage')
+        .filter((c) => c.body.channel === channel && c.body.thread_ts === undefined);
+    expect(tops()).toHaveLength(1);
+    // The same request again, byte for byte, headers included, 2 s later (well inside the 5-minute window).
+    await sleep(2_000);
+    const replays = await Promise.all([1, 2, 3].map(() => post(url, body, headers)));
+    expect(replays.map((r) => `${r.status} ${r.text}`)).toEqual(['200 ', '200 ', '200 ']);
+    await sleep(3_000);
+    expect(await stack.redis.hget(key, 'checkpoint')).toBe('failed');
+    expect(tops()).toHaveLength(1);
+    expect(stack.web.output()).toContain('replayed slack request ignored');
+  }, 90_000);
+
   it('audits every unauthorised click and writes nothing else', async () => {
     const id = await stack.heal(aliasIds(1, 8100)[0] as string, 'C0SECCLICK');
     const rec = await stack.waitPublished(id, 60_000);
@@ -121,10 +173,10 @@ describe('security: forged/stale/replayed requests, unauthorised clicks, secrets
       user: `U0STRANGER${i % 5}`,
       action: actions[i % 3] as string,
     }));
-    for (const c of clicks) {
+    for (const [i, c] of clicks.entries()) {
       const res = await sendSigned(
         `${stack.base}/slack/events`,
-        clickBody(c.user, c.action, id, 'C0SECCLICK', String(rec.parentTs)),
+        clickBody(c.user, c.action, id, 'C0SECCLICK', String(rec.parentTs), `1234.${i}.click`),
         { secret: SECRET, contentType: 'form' },
       );
       expect(res.status).toBe(200);
@@ -159,16 +211,24 @@ describe('security: forged/stale/replayed requests, unauthorised clicks, secrets
     };
     for (let b = 0; b < 20; b++) {
       await Promise.all(
-        Array.from({ length: 50 }, async () => {
+        Array.from({ length: 50 }, async (_, i) => {
           const text = fuzzHealText(rand);
           const res = await sendSigned(
             `${stack.base}/slack/events`,
-            slashCommandBody(text, { channel: 'C0FUZZ' }),
+            commandBody(text, 'C0FUZZ', `fuzz.${b}.${i}`),
             { secret: SECRET, contentType: 'form' },
           );
           bump(`heal ${res.status}`);
           expect(res.status).toBe(200);
           expect(res.text.length).toBeGreaterThan(0);
+          // A local dbt path (`dbt ../../../../etc/shadow`, `dbt file:///etc/passwd`…) from Slack is refused:
+          // HEAL_DBT_ROOTS is unset here, so every one of them must get the roots refusal, never an investigation.
+          const parsed = parseTarget(text.trim());
+          if (parsed.ok && parsed.target.platform === 'dbt' && parsed.target.path !== undefined) {
+            bump('dbt path refused');
+            expect(res.text).toContain('HEAL_DBT_ROOTS');
+            expect(res.text).not.toMatch(/Investigating/i);
+          }
         }),
       );
       await Promise.all(
@@ -183,6 +243,15 @@ describe('security: forged/stale/replayed requests, unauthorised clicks, secrets
           if (!json.ok) expect(json.message?.length).toBeGreaterThan(0);
         }),
       );
+    }
+    for (const path of ['../../../../etc/shadow', '/etc', '/proc/self/environ', 'target', '/tmp/../etc']) {
+      const res = await sendSigned(
+        `${stack.base}/slack/events`,
+        commandBody(`dbt ${path}`, 'C0FUZZ', `fuzz.dbt.${path}`),
+        { secret: SECRET, contentType: 'form' },
+      );
+      bump('dbt path refused');
+      expect(res.text, path).toContain('HEAL_DBT_ROOTS');
     }
     console.log(`fuzz seed ${seed}: ${JSON.stringify(statuses)}`);
     expect(stack.web.child.exitCode).toBeNull();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Report } from '../../src/core/report.ts';
-import { runHeal } from '../support/runHeal.ts';
+import { ROOT, runHeal } from '../support/runHeal.ts';
 import { lastJsonObject } from '../support/score.ts';
 
 describe('heal CLI', () => {
@@ -15,7 +15,7 @@ describe('heal CLI', () => {
 
   it('names the missing configuration of a platform as a gap, not a crash', async () => {
     const run = await runHeal(['investigate', 'airflow', 'revenue_daily', 'manual__1', '--json']);
-    expect(run.code, run.stderr).toBe(0);
+    expect(run.code, 'exit 3: nothing could be investigated').toBe(3);
     const report = Report.parse(lastJsonObject(run.stdout));
     expect(report.rootCause).toBeNull();
     expect(report.gaps.join(' ')).toMatch(/AIRFLOW_BASE_URL/);
@@ -32,10 +32,17 @@ describe('heal CLI', () => {
     const run = await runHeal(['investigate', 'spark', 'app-20261120021500-0042', '--json'], {
       SPARK_HISTORY_URL: 'http://127.0.0.1:45999',
     });
-    expect(run.code, run.stderr).toBe(0);
+    expect(run.code, 'exit 3: platform unreachable').toBe(3);
     const report = Report.parse(lastJsonObject(run.stdout));
     expect(report.rootCause).toBeNull();
     expect(report.gaps.join(' ')).toMatch(/127\.0\.0\.1:45999.*connection refused/);
+  });
+
+  it('reads a local dbt path wherever a human typed it (no HEAL_DBT_ROOTS on the command line)', async () => {
+    const dir = `${ROOT}/test/scenarios/dbt-missing-column-fct-orders/files/target`;
+    const run = await runHeal(['investigate', 'dbt', dir, '--json'], { HEAL_DBT_ROOTS: '/nonexistent-root' });
+    expect(run.code, run.stderr).toBe(0);
+    expect(Report.parse(lastJsonObject(run.stdout)).rootCause?.category).toBe('dbt.missing_column');
   });
 
   it('runs the demo without a Slack workspace or an API key', async () => {

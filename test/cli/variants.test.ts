@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Report } from '../../src/core/report.ts';
 import { loadScenario } from '../support/fixtureServer.ts';
-import { investigateScenario, ROOT } from '../support/runHeal.ts';
+import { exitCodeFor, investigateScenario, ROOT } from '../support/runHeal.ts';
 import { type Score, scoreReport, summaryLine } from '../support/score.ts';
 
 /**
@@ -29,8 +29,9 @@ const scores: Score[] = [];
 
 async function investigate(name: string) {
   const { scenario, run, report } = await investigateScenario(join(ROOT, 'test', name));
-  expect(run.code, run.stderr).toBe(0);
-  return { scenario, report: Report.parse(report), stdout: run.stdout };
+  const parsed = Report.parse(report);
+  expect(run.code, run.stderr).toBe(exitCodeFor(parsed));
+  return { scenario, report: parsed, stdout: run.stdout };
 }
 
 describe('heal investigate --json on holdout-style variants (black box, fixture History Server)', () => {

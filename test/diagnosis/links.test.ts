@@ -103,10 +103,10 @@ describe('following a local dbt path named in a log', () => {
   it('is refused without HEAL_DBT_ROOTS, and outside them', async () => {
     const none = { config: loadConfig({}), log: createLogger('silent') };
     const out = await followLinks({ ...parent, links: [link('/etc/target')] }, none);
-    expect(out.gaps[0]).toMatch(/Not followed: dbt \/etc\/target .*set HEAL_DBT_ROOTS/);
+    expect(out.gaps[0]).toMatch(/Not followed: dbt \/etc\/target .*until HEAL_DBT_ROOTS lists/);
     const roots = { config: loadConfig({ HEAL_DBT_ROOTS: '/srv/dbt' }), log: createLogger('silent') };
     const outside = await followLinks({ ...parent, links: [link('/srv/dbt/../../etc/target')] }, roots);
-    expect(outside.gaps[0]).toMatch(/outside HEAL_DBT_ROOTS/);
+    expect(outside.gaps[0]).toMatch(/only under the directories in HEAL_DBT_ROOTS/);
   });
 
   it('is followed under a configured root (a missing dir is a gap, not a crash)', async () => {

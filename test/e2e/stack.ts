@@ -33,7 +33,7 @@ export interface Stack {
 
 /** `scenarioDir` (default: the Spark skew scenario) is served by the fixture server, with its env. */
 export async function startStack(
-  opts: { delayMs?: number; lockMs?: number; scenarioDir?: string } = {},
+  opts: { delayMs?: number; lockMs?: number; scenarioDir?: string; env?: Record<string, string> } = {},
 ): Promise<Stack> {
   const dir = opts.scenarioDir ?? SCENARIO_DIR;
   const slack = await startFakeSlack();
@@ -53,6 +53,7 @@ export async function startStack(
     HEAL_WORKER_CONCURRENCY: '2',
     LOG_LEVEL: 'info',
     ...expandScenario(loadScenario(dir), fixture.base).env,
+    ...opts.env,
   };
   const stack: Stack = {
     slack,

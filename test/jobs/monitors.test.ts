@@ -52,7 +52,7 @@ describe('silent-failure monitors', () => {
     const enqueued: InvestigateJobData[] = [];
     const deps = {
       config,
-      ctx: { config, log: silentLog },
+      ctx: { config, log: silentLog, localRoots: 'any' as const },
       redis,
       incidents,
       enqueue: async (d: InvestigateJobData) => void enqueued.push(d),

@@ -19,6 +19,7 @@ import {
   fakeJob,
   jobData,
   newRedis,
+  sampleReport,
   silentLog,
   TARGET,
   testConfig,
@@ -132,6 +133,37 @@ describe('investigate processor (real Redis, fake Slack)', () => {
     expect(rec?.checkpoint).toBe('failed');
     expect(rec?.error).toContain('was not found');
     expect(JSON.stringify(slack.messages.get(String(rec?.parentTs)))).toContain('not found');
+  });
+
+  it('names the platform in Slack, not its internal base URL or the worker paths (failures and gaps)', async () => {
+    const internal = { ...config, SPARK_HISTORY_URL: 'http://history.internal.corp:18080' };
+    const run = (steps: Steps) =>
+      createInvestigateProcessor({
+        config: internal,
+        log: silentLog,
+        redis,
+        incidents: store,
+        publisher,
+        steps,
+      });
+    const down = 'GET http://history.internal.corp:18080/api/v1/applications/x failed: connection refused';
+    const { steps } = countingSteps({ pinResult: () => upstreamError(down, false) });
+    await run(steps)(fakeJob(jobData(id), 0, 5)).catch(() => undefined);
+    const wire = JSON.stringify(slack.calls.map((c) => c.body));
+    expect(wire).toContain('the Spark History Server/api/v1/applications/x failed: connection refused');
+    expect(wire).not.toContain('history.internal.corp');
+
+    await cleanPrefix(redis, prefix);
+    slack.calls.length = 0;
+    const gappy = countingSteps().steps;
+    gappy.diagnose = (incident, pin) => ({
+      ...sampleReport(incident, pin),
+      gaps: ['/srv/heal/projects/shop/target/manifest.json could not be read (EACCES)'],
+    });
+    await run(gappy)(fakeJob(jobData(id)));
+    const rec = await store.get(id);
+    expect(rec?.report?.gaps.join('\n')).toContain('…/manifest.json could not be read');
+    expect(JSON.stringify(slack.calls.map((c) => c.body))).not.toContain('/srv/heal');
   });
 
   it('treats an unconfigured platform as unrecoverable with a plain message', async () => {

@@ -61,7 +61,14 @@ describe('recurrence memory', () => {
       }).blocks.some((b) => b.block_id === 'heal_recurrence'),
     ).toBe(false);
 
-    // The first incident's rerun succeeded (recorded through the incident store, as the remediate job does).
+    // The first incident's rerun succeeded (recorded through the incident store, as the remediate job does;
+    // the store writes only into a claimed incident).
+    await store.claim({
+      incidentId: 'inc_00000000000000a1',
+      target: TARGET,
+      channel: 'C1',
+      source: 'command',
+    });
     await store.setRerun('inc_00000000000000a1', {
       by: 'U0ONCALL',
       at: now - 86_400_000,

@@ -63,7 +63,7 @@ describe('action buttons and what replaces them', () => {
     expect(JSON.stringify(blockOf(dismissed, 'heal_actions_done'))).toContain(
       '<@U0ONCALL7> dismissed this incident <!date^',
     );
-    expect(actionIds(dismissed)).toEqual(['heal_feedback_up', 'heal_feedback_down']);
+    expect(actionIds(dismissed)).toEqual(['heal_undismiss', 'heal_feedback_up', 'heal_feedback_down']);
   });
 
   it('never lets a user id or summary inject mentions or markup', () => {

@@ -81,4 +81,14 @@ describe('approve-fix modal', () => {
     expect(text).toContain('Data ref pinned?*\\nNo');
     expect(validateModal(view)).toEqual([]);
   });
+
+  it('redacts secrets in the diff context lines it shows (the repo text), as the thread does', () => {
+    const leaky = `${diff(1)} spark.hadoop.fs.s3a.secret.key=Xy7fakeHEALsecretKEY0123456789abcdEFGHij\n`;
+    const view = renderFixModal(proposal({ fix: { files: ['dags/x.py'], diff: leaky, message: 'm' } }), {
+      incidentId: 'inc_abc123',
+      jobId: 'j',
+    });
+    expect(JSON.stringify(view)).not.toContain('Xy7fakeHEALsecretKEY0123456789abcdEFGHij');
+    expect(JSON.stringify(view)).toContain('secret.key=[REDACTED]');
+  });
 });

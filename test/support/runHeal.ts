@@ -5,6 +5,15 @@ import { lastJsonObject } from './score.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 
+/**
+ * The exit code `heal investigate` gives a report: 0 root cause named, 3 nothing could be pinned (platform
+ * unreachable, run not found), 4 abstained.
+ */
+export function exitCodeFor(report: { rootCause: unknown; pinned: { ref: string } }): number {
+  if (report.rootCause) return 0;
+  return report.pinned.ref === 'unpinned' ? 3 : 4;
+}
+
 /** Runs the `heal` CLI as a black box (a real child process), returning its exit code and output. */
 export function runHeal(
   args: string[],

@@ -23,7 +23,13 @@ export interface CorpusInjection {
   wants: string;
 }
 
-export const SECRETS: CorpusSecret[] = JSON.parse(readFileSync(join(DIR, 'secrets.json'), 'utf8')).secrets;
+const load = (file: string): CorpusSecret[] => JSON.parse(readFileSync(join(DIR, file), 'utf8')).secrets;
+
+/**
+ * The secrets corpus: `secrets.json`, plus `secrets-more.json` (issue 13: bare AWS secret keys, CLI password
+ * flags, every `Authorization` scheme, provider tokens, JDBC/.netrc/cookie forms, OpenSSH and encrypted PEM).
+ */
+export const SECRETS: CorpusSecret[] = [...load('secrets.json'), ...load('secrets-more.json')];
 export const INJECTIONS: CorpusInjection[] = JSON.parse(
   readFileSync(join(DIR, 'injections.json'), 'utf8'),
 ).injections;

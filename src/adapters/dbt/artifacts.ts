@@ -2,14 +2,15 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
+import { errorMessage } from '../../core/errors.ts';
 import { noData, ok, type Upstream, upstreamError } from '../../core/upstream.ts';
 import { zodProblem } from '../http.ts';
 import { LogFilter } from '../logs.ts';
 import { type HistoryRun, type LogLine, Manifest, RunResults, Sources } from './schema.ts';
+import { type StreamPlan, streamArtifact } from './stream-artifact.ts';
+import { PLANS } from './stream-plans.ts';
 import { rowsOf } from './volume.ts';
 
-/** Largest artifact read from disk (manifests of big projects run to hundreds of MB). */
-const MAX_ARTIFACT_BYTES = 512 * 1024 * 1024;
 /** Previous invocations read from the history folder. */
 const MAX_HISTORY = 14;
 /** Bytes of dbt.log read (its tail, where the run's summary and errors are). */
@@ -42,21 +43,50 @@ export function parseArtifact<S extends z.ZodType>(
     : upstreamError(`${what} has an unexpected shape: ${zodProblem(parsed.error)}`, false);
 }
 
+/**
+ * Largest artifact read at all: past it the file is not opened (a gap). Streaming keeps memory bounded
+ * below it (src/adapters/dbt/stream-artifact.ts); the cap bounds the time spent tokenising.
+ */
+export const MAX_STREAMED_BYTES = 2 * 1024 * 1024 * 1024;
+/** Smaller files are parsed whole (faster); bigger ones are streamed and cut down. */
+const WHOLE_BYTES = 16 * 1024 * 1024;
+
 /** Reads and parses one artifact file; a missing file is no_data, a broken one an error. */
 export async function readArtifact<S extends z.ZodType>(
   path: string,
   schema: S,
-): Promise<Upstream<z.output<S>>> {
+  plan?: StreamPlan,
+): Promise<Upstream<z.output<S>> & { notes?: string[] }> {
+  const name = basename(path);
   try {
     const info = await stat(path);
-    if (info.size > MAX_ARTIFACT_BYTES)
-      return upstreamError(`${path} is larger than ${MAX_ARTIFACT_BYTES} bytes; not read`, false);
-    return parseArtifact(await readFile(path, 'utf8'), path, schema);
+    if (info.size > MAX_STREAMED_BYTES)
+      return upstreamError(`${name} is larger than ${MAX_STREAMED_BYTES} bytes; not read`, false);
+    if (!plan || info.size <= WHOLE_BYTES) return parseArtifact(await readFile(path, 'utf8'), name, schema);
+    return await streamed(path, name, schema, plan);
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === 'ENOENT') return noData(`${path} does not exist`);
-    return upstreamError(`${path} could not be read (${code ?? String(err)})`, false);
+    if (code === 'ENOENT') return noData(`${name} does not exist`);
+    return upstreamError(`${name} could not be read (${code ?? errorMessage(err)})`, false);
   }
+}
+
+async function streamed<S extends z.ZodType>(
+  path: string,
+  name: string,
+  schema: S,
+  plan: StreamPlan,
+): Promise<Upstream<z.output<S>> & { notes?: string[] }> {
+  let out: Awaited<ReturnType<typeof streamArtifact>>;
+  try {
+    out = await streamArtifact(path, plan, name);
+  } catch (err) {
+    return upstreamError(`${name} is not valid JSON (${errorMessage(err)})`, false);
+  }
+  const parsed = schema.safeParse(out.value);
+  if (!parsed.success)
+    return upstreamError(`${name} has an unexpected shape: ${zodProblem(parsed.error)}`, false);
+  return { ...ok(parsed.data), notes: out.notes };
 }
 
 export interface LocalArtifacts {
@@ -70,12 +100,11 @@ export interface LocalArtifacts {
 /** Reads run_results.json, manifest.json and sources.json of a target/ directory. */
 export async function readTargetDir(dir: string): Promise<LocalArtifacts> {
   const abs = resolve(dir);
-  const [rr, mf, src] = await Promise.all([
-    readArtifact(join(abs, 'run_results.json'), RunResults),
-    readArtifact(join(abs, 'manifest.json'), Manifest),
-    readArtifact(join(abs, 'sources.json'), Sources),
-  ]);
-  const gaps: string[] = [];
+  // One after the other: three big artifacts tokenised at once would triple the peak.
+  const rr = await readArtifact(join(abs, 'run_results.json'), RunResults, PLANS.runResults);
+  const mf = await readArtifact(join(abs, 'manifest.json'), Manifest, PLANS.manifest);
+  const src = await readArtifact(join(abs, 'sources.json'), Sources, PLANS.sources);
+  const gaps: string[] = [...(rr.notes ?? []), ...(mf.notes ?? []), ...(src.notes ?? [])];
   if (rr.status !== 'ok') gaps.push(`run_results.json: ${rr.message}`);
   if (mf.status !== 'ok') gaps.push(`manifest.json: ${mf.message} (no lineage, columns or compiled SQL)`);
   if (src.status === 'error') gaps.push(`sources.json: ${src.message}`);
@@ -127,7 +156,7 @@ export async function readHistory(
   const runs: HistoryRun[] = [];
   for (const name of entries.sort().slice(-200)) {
     if (name === currentId) continue;
-    const rr = await readArtifact(join(root, name, 'run_results.json'), RunResults);
+    const rr = await readArtifact(join(root, name, 'run_results.json'), RunResults, PLANS.runResults);
     if (rr.status === 'ok')
       runs.push(historyRun(rr.data.metadata.invocation_id ?? name, rr.data, adapterType));
     else if (rr.status === 'error') gaps.push(`history ${name}: ${rr.message}`);

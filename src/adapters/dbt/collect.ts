@@ -1,7 +1,9 @@
+import { dirname } from 'node:path';
 import { redact } from '../../core/redact.ts';
 import type { AdapterContext, PinResult } from '../types.ts';
 import { readCompiledSql, readDbtLog, readHistory, readTargetDir } from './artifacts.ts';
 import { collectCloud } from './cloud.ts';
+import { allowedLocalPath } from './roots.ts';
 import type {
   CloudRun,
   DbtSnapshot,
@@ -160,22 +162,37 @@ function opt<K extends string>(key: K, v: string | null | undefined): Partial<Re
   return v ? ({ [key]: v } as Record<K, string>) : {};
 }
 
-/** Reads a local target/ dir: artifacts, history next to it, logs/dbt.log. */
-export async function readLocal(dir: string, gaps: string[]): Promise<RawRun> {
+/**
+ * Reads a local target/ dir: artifacts, history next to it, logs/dbt.log. `mayRead` says whether a sibling
+ * folder (history/, logs/) may be read: under HEAL_DBT_ROOTS only, unless a human typed the path.
+ */
+export async function readLocal(
+  dir: string,
+  gaps: string[],
+  mayRead: (path: string) => Promise<boolean> = async () => true,
+): Promise<RawRun> {
   const art = await readTargetDir(dir);
   gaps.push(...art.gaps);
-  const history = await readHistory(
-    art.dir,
-    art.runResults?.metadata.invocation_id ?? undefined,
-    art.manifest?.metadata.adapter_type ?? undefined,
-    gaps,
-  );
-  if (!history.length)
+  const parent = dirname(art.dir);
+  const siblings = await mayRead(parent);
+  if (!siblings)
+    gaps.push(
+      'history/ and logs/ next to target/ were not read: they lie outside HEAL_DBT_ROOTS (list the project folder, not target/).',
+    );
+  const history = siblings
+    ? await readHistory(
+        art.dir,
+        art.runResults?.metadata.invocation_id ?? undefined,
+        art.manifest?.metadata.adapter_type ?? undefined,
+        gaps,
+      )
+    : [];
+  if (siblings && !history.length)
     gaps.push(
       'No history of previous invocations (<target>/../history/): volumes cannot be compared with past runs.',
     );
-  const log = await readDbtLog(art.dir);
-  if (!log) gaps.push('logs/dbt.log next to target/ was not found.');
+  const log = siblings ? await readDbtLog(art.dir) : undefined;
+  if (siblings && !log) gaps.push('logs/dbt.log next to target/ was not found.');
   return {
     origin: 'local',
     ref: art.dir,
@@ -186,6 +203,17 @@ export async function readLocal(dir: string, gaps: string[]): Promise<RawRun> {
     ...(log ? { log: { ref: log.path, lines: log.lines } } : {}),
     targetDir: art.dir,
   };
+}
+
+/** A local target/ dir, after the roots check (pin already checked it; symlinks may change in between). */
+async function readAllowedLocal(path: string, ctx: AdapterContext, gaps: string[]): Promise<RawRun> {
+  const check = await allowedLocalPath(path, ctx);
+  if (!check.ok) {
+    gaps.push(check.reason);
+    return { origin: 'local', ref: 'refused local path', history: [] };
+  }
+  const mayRead = async (p: string) => (await allowedLocalPath(p, ctx)).ok;
+  return readLocal(check.path, gaps, mayRead);
 }
 
 /**
@@ -201,7 +229,7 @@ export async function collectDbt(
   const gaps: string[] = [];
   const raw = t.cloudRunId
     ? await collectCloud(t.cloudRunId, t.url, ctx, gaps)
-    : await readLocal(t.path ?? '.', gaps);
+    : await readAllowedLocal(t.path ?? '.', ctx, gaps);
   const snapshot = await buildSnapshot(raw);
   if (!pin.pinned.codeRef)
     gaps.push(

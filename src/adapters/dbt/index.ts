@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import type { Target } from '../../core/target.ts';
 import { noData, ok, type Upstream, upstreamError } from '../../core/upstream.ts';
 import type { AdapterContext, Collection, PinResult, PipelineAdapter } from '../types.ts';
@@ -7,6 +6,7 @@ import { cloudClient, getArtifact, getRun, statusName } from './cloud.ts';
 import { collectDbt } from './collect.ts';
 import { buildEvidence } from './evidence.ts';
 import { dbtRerun } from './rerun.ts';
+import { allowedLocalPath } from './roots.ts';
 import { dbtRules } from './rules.ts';
 import { type DbtSnapshot, RunResults } from './schema.ts';
 
@@ -22,8 +22,11 @@ function shaFromEnv(env: Record<string, unknown> | null | undefined): string | n
 async function pinLocal(
   target: Extract<Target, { platform: 'dbt' }>,
   path: string,
+  ctx: AdapterContext,
 ): Promise<Upstream<PinResult>> {
-  const dir = resolve(path);
+  const allowed = await allowedLocalPath(path, ctx);
+  if (!allowed.ok) return upstreamError(allowed.reason, false);
+  const dir = allowed.path;
   const rr = await readArtifact(`${dir}/run_results.json`, RunResults);
   if (rr.status === 'no_data')
     return noData(`No dbt run_results.json in ${dir}: is this a target/ directory of a run?`);
@@ -70,7 +73,7 @@ export function pinDbt(target: Target, ctx: AdapterContext): Promise<Upstream<Pi
   if (target.platform !== 'dbt')
     return Promise.resolve(upstreamError(`not a dbt target: ${target.platform}`, false));
   if (target.cloudRunId) return pinCloud(target, target.cloudRunId, ctx);
-  if (target.path) return pinLocal(target, target.path);
+  if (target.path) return pinLocal(target, target.path, ctx);
   return Promise.resolve(upstreamError('a dbt target needs a target/ path or a dbt Cloud run id', false));
 }
 

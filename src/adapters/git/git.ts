@@ -1,6 +1,7 @@
 /**
  * Git operations on a temporary working clone, through the `git` CLI (execFile, never a shell). The token,
  * when set, goes in an HTTP header through GIT_CONFIG_* variables: never in argv, URLs or the clone's config.
+ * A git child gets only the environment git needs ({@link gitEnv}), never Heal's own secrets.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -49,6 +50,64 @@ function authEnv(token: string | undefined, url: string): Record<string, string>
   };
 }
 
+/**
+ * What git may need from Heal's environment: PATH, locale and time zone, proxies and CA bundles for https
+ * remotes, and an ssh agent / ssh command for ssh remotes. Everything else (Slack, Anthropic, platform and
+ * Redis credentials, GITHUB_TOKEN itself) stays out of git and of anything git runs (hooks, aliases, ssh).
+ */
+export const GIT_ENV_PASSTHROUGH = [
+  'PATH',
+  'LANG',
+  'LC_ALL',
+  'LC_CTYPE',
+  'LC_MESSAGES',
+  'TZ',
+  'TMPDIR',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'all_proxy',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'ALL_PROXY',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'GIT_SSL_CAINFO',
+  'GIT_SSL_CAPATH',
+  'SSH_AUTH_SOCK',
+  'GIT_SSH_COMMAND',
+] as const;
+
+/**
+ * The whole environment of a git child: the {@link GIT_ENV_PASSTHROUGH} variables of `parent`, a throwaway
+ * HOME with no system or global git config (so no credential helper, hook path or alias of the host applies),
+ * no prompts, the commit author, and the token as an `http.extraHeader` for http(s) remotes only.
+ */
+export function gitEnv(
+  opts: Pick<CloneOptions, 'author' | 'token' | 'url'>,
+  home: string,
+  parent: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of GIT_ENV_PASSTHROUGH) {
+    const value = parent[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return {
+    ...env,
+    HOME: home,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_AUTHOR_NAME: opts.author.name,
+    GIT_AUTHOR_EMAIL: opts.author.email,
+    GIT_COMMITTER_NAME: opts.author.name,
+    GIT_COMMITTER_EMAIL: opts.author.email,
+    ...authEnv(opts.token, opts.url),
+  };
+}
+
 /** A temporary clone; `dispose()` removes it. */
 export class GitClone {
   private constructor(
@@ -83,15 +142,7 @@ export class GitClone {
 
   /** Runs `git <args>` in the clone; rejects with a GitError carrying git's own (redacted) message. */
   run(args: string[], cwd = this.dir, input?: string): Promise<string> {
-    const env = {
-      ...process.env,
-      GIT_TERMINAL_PROMPT: '0',
-      GIT_AUTHOR_NAME: this.opts.author.name,
-      GIT_AUTHOR_EMAIL: this.opts.author.email,
-      GIT_COMMITTER_NAME: this.opts.author.name,
-      GIT_COMMITTER_EMAIL: this.opts.author.email,
-      ...authEnv(this.opts.token, this.opts.url),
-    };
+    const env = gitEnv(this.opts, dirname(this.dir));
     return new Promise((resolve, reject) => {
       const child = execFile(
         'git',

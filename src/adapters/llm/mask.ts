@@ -7,7 +7,7 @@
  * - Non-secret personal identifiers (e-mail addresses) become `⟦EMAIL_n⟧` and are mapped back to the original
  *   on unmasking, so the answer stays readable.
  */
-import { redact } from '../../core/redact.ts';
+import { entropy, redact } from '../../core/redact.ts';
 
 /** Per-request placeholder table. Holds e-mail addresses and secret kinds, never a secret value. */
 export interface MaskVault {
@@ -19,32 +19,11 @@ export function createVault(): MaskVault {
   return { secrets: [], emails: [] };
 }
 
-/**
- * Token formats `redact` does not know yet (kept here so the LLM path is covered; candidates for core/redact.ts).
- */
-const EXTRA: Array<[RegExp, string]> = [
-  [/\bglpat-[A-Za-z0-9_-]{20,}/g, '[REDACTED gitlab token]'],
-  [/\bdapi[a-f0-9]{32}(?:-\d+)?\b/g, '[REDACTED databricks token]'],
-  [/\bhf_[A-Za-z0-9]{30,}/g, '[REDACTED huggingface token]'],
-  [/\bdbt[cu]_[A-Za-z0-9_-]{20,}/g, '[REDACTED dbt cloud token]'],
-  // A key as the whole userinfo (Sentry-style DSNs), or a password after an empty user (redis://:pw@).
-  [/(\b[a-z][a-z0-9+.-]*:\/\/)[A-Za-z0-9]{16,}@/gi, '$1[REDACTED dsn key]@'],
-  [/(\b[a-z][a-z0-9+.-]*:\/\/):([^\s@/]+)@/gi, '$1:[REDACTED password]@'],
-];
-
 const REDACTED = /\[REDACTED(?: ([a-z ]+))?\]/g;
 const EMAIL = /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b/g;
 /** Candidate opaque tokens: long runs of base64/url-safe characters. */
 const TOKEN = /[A-Za-z0-9+/=_-]{32,}/g;
 const PLACEHOLDER = /⟦(SECRET|EMAIL)_(\d+)⟧/g;
-
-function entropy(s: string): number {
-  const counts = new Map<string, number>();
-  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-  let h = 0;
-  for (const n of counts.values()) h -= (n / s.length) * Math.log2(n / s.length);
-  return h;
-}
 
 /**
  * True for tokens that look like key material rather than names: mixed case and digits, high entropy, and not a
@@ -68,8 +47,7 @@ function secretPlaceholder(vault: MaskVault, kind: string): string {
 export function maskSecrets(text: string, vault: MaskVault): string {
   // Text that already contains our placeholder brackets must not be able to forge one.
   const neutral = text.replaceAll('⟦', '[[').replaceAll('⟧', ']]');
-  const known = EXTRA.reduce((t, [re, to]) => t.replace(re, to), neutral);
-  const redacted = redact(known).replace(TOKEN, (tok) =>
+  const redacted = redact(neutral).replace(TOKEN, (tok) =>
     looksLikeKeyMaterial(tok) ? secretPlaceholder(vault, 'opaque token') : tok,
   );
   const masked = redacted.replace(REDACTED, (_m, kind: string | undefined) =>

@@ -15,6 +15,9 @@ export class LogFilter extends BaseLogFilter {
   }
 }
 
+const ALLOW_HINT =
+  'executor logs live on the YARN NodeManagers / Spark workers: allow their hosts with HEAL_FETCH_ALLOW_HOSTS (e.g. *.nodemanager.corp:8042)';
+
 /** Which log to read: the executor (or `driver`), the stream name and its absolute URL. */
 export interface LogRequest {
   executorId: string;
@@ -56,6 +59,8 @@ export async function streamLog(
 ): Promise<Upstream<LogExcerpt>> {
   const what = `Spark ${req.executorId === 'driver' ? 'driver' : `executor ${req.executorId}`} ${req.stream} log`;
   const opened = await openUrl(req.url, what, ctx, 'text/plain, text/html;q=0.9, */*;q=0.5');
+  if (!opened.ok && opened.refusal === 'not_allowed' && opened.result.status === 'error')
+    return upstreamError(`${opened.result.message}; ${ALLOW_HINT}`, false);
   if (!opened.ok) return opened.result;
   const { res } = opened;
   const html = /html/i.test(res.headers.get('content-type') ?? '');

@@ -1,15 +1,15 @@
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
-import { errorMessage } from '../../core/errors.ts';
+import { errorMessage, publicReason } from '../../core/errors.ts';
 import { fixJobId } from '../../jobs/fix.ts';
 import type { IncidentRecord } from '../../jobs/incidents.ts';
 import { ACTION_IDS, mention, when } from '../../report/actions.ts';
-import { renderAlreadyActed, renderRefusal } from '../../report/ephemeral.ts';
+import { renderAlreadyActed, renderRefusal, renderWrongOrigin } from '../../report/ephemeral.ts';
 import { renderFixModal } from '../../report/fix-modal.ts';
 import { renderNoFixToApprove } from '../../report/fix-replies.ts';
 import type { BotDeps } from '../deps.ts';
 import { Approvers } from './approvers.ts';
-import { audit, type Click, parseClick, tell } from './click.ts';
+import { audit, type Click, clickMatchesIncident, parseClick, tell } from './click.ts';
 
 const Trigger = z.object({ trigger_id: z.string().min(1) });
 
@@ -46,6 +46,10 @@ export async function handleApproveFix(
     return tell(deps, click, renderRefusal('approve', approvers.configured));
   }
   const rec = click.incidentId ? await deps.incidents.get(click.incidentId) : null;
+  if (rec && !clickMatchesIncident(click, rec)) {
+    await audit(deps, click, 'refused', `click from ${click.channel ?? '?'}/${click.messageTs ?? '?'}`);
+    return tell(deps, click, renderWrongOrigin());
+  }
   const stop = fixObstacle(rec);
   if (stop || !rec?.fixProposal) {
     await audit(deps, click, stop?.result ?? 'no_fix');
@@ -92,7 +96,7 @@ export function registerApproveFix(app: App, deps: BotDeps): void {
       await tell(
         deps,
         click,
-        renderNoFixToApprove(`Heal could not open the dialog: ${errorMessage(err)}`),
+        renderNoFixToApprove(`Heal could not open the dialog: ${publicReason(err)}`),
       ).catch(() => undefined);
     }
   });

@@ -14,6 +14,7 @@ export const BlockAction = z.object({
       channel_id: z.string().optional(),
       message_ts: z.string().optional(),
       thread_ts: z.string().optional(),
+      is_ephemeral: z.boolean().optional(),
     })
     .optional(),
   message: z.object({ ts: z.string().optional(), thread_ts: z.string().optional() }).optional(),
@@ -28,6 +29,10 @@ export interface Click {
   incidentId: string | undefined;
   channel: string | undefined;
   threadTs: string | undefined;
+  /** ts of the message whose button was clicked. */
+  messageTs: string | undefined;
+  /** The button sat in an ephemeral message (e.g. "Rerun anyway"), which has no ts of Heal's own. */
+  ephemeral: boolean;
 }
 
 export function parseClick(body: unknown): Click | undefined {
@@ -41,7 +46,23 @@ export function parseClick(body: unknown): Click | undefined {
     incidentId: /^inc_[0-9a-f]+$/.test(value) ? value : undefined,
     channel: p.data.channel?.id ?? p.data.container?.channel_id,
     threadTs: p.data.container?.thread_ts ?? p.data.message?.thread_ts,
+    messageTs: p.data.container?.message_ts ?? p.data.message?.ts,
+    ephemeral: p.data.container?.is_ephemeral ?? false,
   };
+}
+
+/**
+ * Whether a click's incident id belongs where the click came from: the incident's own channel and, for a
+ * button on a message, the incident's thread parent. A button value copied into another message (or a
+ * crafted payload naming another channel's incident) acts on nothing.
+ */
+export function clickMatchesIncident(
+  click: Click,
+  rec: Pick<IncidentRecord, 'channel' | 'parentTs'>,
+): boolean {
+  if (!click.channel || click.channel !== rec.channel) return false;
+  if (click.ephemeral) return true;
+  return Boolean(rec.parentTs && click.messageTs === rec.parentTs);
 }
 
 /** Ephemeral answer to the clicking user, in the thread of the click when there is one. */

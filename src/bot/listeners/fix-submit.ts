@@ -1,6 +1,6 @@
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
-import { errorMessage } from '../../core/errors.ts';
+import { errorMessage, publicReason } from '../../core/errors.ts';
 import { fixJobId } from '../../jobs/fix.ts';
 import { ACTION_IDS } from '../../report/actions.ts';
 import { renderAlreadyActed, renderRefusal } from '../../report/ephemeral.ts';
@@ -44,6 +44,9 @@ export function parseSubmission(body: unknown): SubmitClick | undefined {
     incidentId: meta.incidentId,
     channel: meta.channel,
     threadTs: meta.threadTs,
+    messageTs: undefined,
+    // A modal submission has no message; its channel comes from Heal's own private_metadata.
+    ephemeral: true,
     jobId: meta.jobId,
   };
 }
@@ -122,7 +125,7 @@ export function registerFixSubmit(app: App, deps: BotDeps): void {
       await tell(
         deps,
         click,
-        renderNoFixToApprove(`Heal could not queue the fix: ${errorMessage(err)}`),
+        renderNoFixToApprove(`Heal could not queue the fix: ${publicReason(err)}`),
       ).catch(() => undefined);
     }
   });

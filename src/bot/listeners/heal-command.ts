@@ -1,15 +1,17 @@
 import type { App } from '@slack/bolt';
-import { errorMessage } from '../../core/errors.ts';
+import { errorMessage, publicReason } from '../../core/errors.ts';
 import { incidentId } from '../../core/incident.ts';
+import { untrustedPathRefusal } from '../../core/local-paths.ts';
 import { describeTarget, parseTarget, type Target } from '../../core/target.ts';
 import type { IncidentRecord } from '../../jobs/incidents.ts';
-import { listIncidents } from '../../jobs/views.ts';
+import { listIncidentsCounted } from '../../jobs/views.ts';
 import { renderAck, renderAlreadyRunning, renderHelp, renderTargetError } from '../../report/blocks.ts';
 import { renderDigest } from '../../report/digest.ts';
 import type { SlackMessage } from '../../report/types.ts';
 import { renderHistory, renderHistoryUsage, renderStatus } from '../../report/views.ts';
 import type { BotDeps } from '../deps.ts';
 import type { Intake } from '../routes/intake.ts';
+import { renderStoreUnreachable, withinAck } from '../store-deadline.ts';
 
 /** What a `/heal` request turns into before anything is sent back. */
 export type HealDecision =
@@ -17,8 +19,15 @@ export type HealDecision =
   | { kind: 'error' | 'unsupported'; reply: SlackMessage }
   | { kind: 'investigate'; target: Target; incidentId: string };
 
-/** Pure: help, a specific error, "not supported yet", or a target to investigate. */
-export function decideHeal(text: string, isSupported: BotDeps['isSupported']): HealDecision {
+/**
+ * Pure: help, a specific error, "not supported yet", or a target to investigate. A local dbt path is accepted
+ * only under `dbtRoots` (HEAL_DBT_ROOTS), with one refusal whether or not the path exists.
+ */
+export function decideHeal(
+  text: string,
+  isSupported: BotDeps['isSupported'],
+  dbtRoots: readonly string[] = [],
+): HealDecision {
   const trimmed = text.trim();
   if (/^(help|-h|--help|\?)$/i.test(trimmed)) return { kind: 'help', reply: renderHelp() };
   const parsed = parseTarget(trimmed);
@@ -28,6 +37,8 @@ export function decideHeal(text: string, isSupported: BotDeps['isSupported']): H
     const msg = `${target.platform} is not supported yet (you asked for \`${describeTarget(target)}\`).`;
     return { kind: 'unsupported', reply: renderTargetError(msg) };
   }
+  const refused = untrustedPathRefusal(target, dbtRoots);
+  if (refused) return { kind: 'error', reply: renderTargetError(refused) };
   return { kind: 'investigate', target, incidentId: incidentId(target) };
 }
 
@@ -41,7 +52,9 @@ type Ack = (msg: SlackMessage & { response_type: 'ephemeral' }) => Promise<void>
 
 /**
  * Claims the incident (one Redis call), acks, then enqueues. A duplicate joins the existing thread:
- * its ack links it (the worker stores the parent's permalink) and nothing is enqueued.
+ * its ack links it (the worker stores the parent's permalink) and nothing is enqueued. When Redis is down
+ * or slow, the ack says so within Slack's 3 s (store-deadline.ts); a claim Redis answers later is still
+ * enqueued, and the user is told.
  */
 async function investigate(
   deps: BotDeps,
@@ -52,7 +65,26 @@ async function investigate(
   intake?: Intake,
 ) {
   const t0 = performance.now();
-  const claim = await claimOrGroup(deps, cmd, requested, requestedId, intake);
+  const bounded = await withinAck(deps.incidents, () =>
+    claimOrGroup(deps, cmd, requested, requestedId, intake),
+  );
+  if (!bounded.ok) {
+    await ack({ response_type: 'ephemeral', ...renderStoreUnreachable() });
+    deps.metrics.ack('store_unreachable', (performance.now() - t0) / 1000);
+    bounded.late
+      ?.then(async (late) => {
+        if (!late.claimed) return;
+        await enqueueClaimed(deps, cmd, late.id, late.target);
+        await deps.postEphemeral(
+          cmd.channel_id,
+          cmd.user_id,
+          `Heal's store answered late: investigating ${late.id} after all.`,
+        );
+      })
+      .catch((err) => deps.log.error({ err: errorMessage(err) }, 'late /heal claim not completed'));
+    return;
+  }
+  const claim = bounded.value;
   // Grouped: the incident of the failure's group (e.g. the DAG run an alert already opened).
   const { id, target } = claim;
   if (!claim.claimed) {
@@ -62,6 +94,11 @@ async function investigate(
   }
   await ack({ response_type: 'ephemeral', ...renderAck(id, target) });
   deps.metrics.ack('investigate', (performance.now() - t0) / 1000);
+  await enqueueClaimed(deps, cmd, id, target);
+}
+
+/** Enqueues a claimed investigation; when that fails, the claim is marked failed and the user told. */
+async function enqueueClaimed(deps: BotDeps, cmd: CommandInfo, id: string, target: Target): Promise<void> {
   try {
     await deps.enqueue({
       incidentId: id,
@@ -72,11 +109,13 @@ async function investigate(
     });
   } catch (err) {
     deps.log.error({ incidentId: id, err: errorMessage(err) }, 'could not enqueue the investigation');
-    await deps.incidents.checkpoint(id, 'failed', { error: `could not be queued: ${errorMessage(err)}` });
+    await deps.incidents
+      .checkpoint(id, 'failed', { error: `could not be queued: ${publicReason(err)}` })
+      .catch((e) => deps.log.warn({ incidentId: id, err: errorMessage(e) }, 'claim not marked failed'));
     await deps.postEphemeral(
       cmd.channel_id,
       cmd.user_id,
-      `Heal could not start ${id}: ${errorMessage(err)}. Try again.`,
+      `Heal could not start ${id}: ${publicReason(err)}. Try again.`,
     );
   }
 }
@@ -129,9 +168,15 @@ export async function answerList(
   deps: BotDeps,
   req: Exclude<NonNullable<ReturnType<typeof listRequest>>, { kind: 'digest' }>,
 ): Promise<SlackMessage> {
-  if (req.kind === 'status') return renderStatus(await listIncidents(deps.incidents, 'open', 50));
+  if (req.kind === 'status') {
+    const open = await listIncidentsCounted(deps.incidents, 'open', 50);
+    return renderStatus(open.incidents, { unreadable: open.unreadable });
+  }
   if (!req.name) return renderHistoryUsage();
-  return renderHistory(req.name, await listIncidents(deps.incidents, { name: req.name }, 50));
+  return renderHistory(
+    req.name,
+    (await listIncidentsCounted(deps.incidents, { name: req.name }, 50)).incidents,
+  );
 }
 
 /**
@@ -151,7 +196,7 @@ async function answerDigest(deps: BotDeps, cmd: CommandInfo, ack: Ack): Promise<
     await deps.postEphemeral(
       cmd.channel_id,
       cmd.user_id,
-      `Heal could not build the digest (${errorMessage(err)}).`,
+      `Heal could not build the digest (${publicReason(err)}).`,
     );
   }
 }
@@ -167,15 +212,18 @@ export function registerHealCommand(app: App, deps: BotDeps, intake?: Intake): v
       return;
     }
     if (list) {
-      const reply = await answerList(deps, list).catch((err) => ({
-        text: `Heal could not read the incidents right now (${errorMessage(err)}). Try again in a minute.`,
-        blocks: [],
-      }));
+      const reply = await withinAck(deps.incidents, () => answerList(deps, list)).then(
+        (b) => (b.ok ? b.value : renderStoreUnreachable()),
+        (err) => ({
+          text: `Heal could not read the incidents right now (${publicReason(err)}). Try again in a minute.`,
+          blocks: [],
+        }),
+      );
       await ack({ response_type: 'ephemeral', ...reply });
       deps.metrics.ack(list.kind, (performance.now() - t0) / 1000);
       return;
     }
-    const decision = decideHeal(command.text ?? '', deps.isSupported);
+    const decision = decideHeal(command.text ?? '', deps.isSupported, deps.config.HEAL_DBT_ROOTS);
     if (decision.kind !== 'investigate') {
       await ack({ response_type: 'ephemeral', ...decision.reply });
       deps.metrics.ack(decision.kind, (performance.now() - t0) / 1000);
@@ -187,7 +235,7 @@ export function registerHealCommand(app: App, deps: BotDeps, intake?: Intake): v
       deps.log.error({ err: errorMessage(err) }, '/heal failed');
       await ack({
         response_type: 'ephemeral',
-        text: `Heal could not start this investigation right now (${errorMessage(err)}). Try again in a minute.`,
+        text: `Heal could not start this investigation right now (${publicReason(err)}). Try again in a minute.`,
         blocks: [],
       }).catch(() => undefined);
     }

@@ -1,5 +1,5 @@
 import type { App } from '@slack/bolt';
-import { errorMessage } from '../../core/errors.ts';
+import { errorMessage, publicReason } from '../../core/errors.ts';
 import type { IncidentRecord } from '../../jobs/incidents.ts';
 import { rerunCapability } from '../../jobs/remediate.ts';
 import { rerunView } from '../../jobs/views.ts';
@@ -10,10 +10,11 @@ import {
   renderNotReady,
   renderRefusal,
   renderRerunConfirm,
+  renderWrongOrigin,
 } from '../../report/ephemeral.ts';
 import type { BotDeps } from '../deps.ts';
 import { Approvers } from './approvers.ts';
-import { audit, type Click, parseClick, refreshParent, tell } from './click.ts';
+import { audit, type Click, clickMatchesIncident, parseClick, refreshParent, tell } from './click.ts';
 
 type Diagnosed = IncidentRecord & { report: NonNullable<IncidentRecord['report']> };
 
@@ -60,6 +61,10 @@ export async function handleRerun(deps: BotDeps, approvers: Approvers, click: Cl
     return tell(deps, click, renderRefusal('rerun', approvers.configured));
   }
   const rec = click.incidentId ? await deps.incidents.get(click.incidentId) : null;
+  if (rec && !clickMatchesIncident(click, rec)) {
+    await audit(deps, click, 'refused', `click from ${click.channel ?? '?'}/${click.messageTs ?? '?'}`);
+    return tell(deps, click, renderWrongOrigin());
+  }
   if (!rec || !diagnosed(rec)) {
     await audit(deps, click, 'not_ready', rec ? rec.checkpoint : 'unknown incident');
     return tell(deps, click, renderNotReady(click.incidentId ?? 'this incident'));
@@ -101,7 +106,7 @@ export function rerunListener(deps: BotDeps) {
       await tell(
         deps,
         click,
-        renderNoRerunPath(`Heal could not queue the rerun: ${errorMessage(err)}`),
+        renderNoRerunPath(`Heal could not queue the rerun: ${publicReason(err)}`),
       ).catch(() => undefined);
     }
   };

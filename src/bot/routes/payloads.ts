@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { untrustedPathRefusal } from '../../core/local-paths.ts';
 import { type Platform, parseTarget, parseTargetUrl, Target } from '../../core/target.ts';
 
 /**
@@ -87,8 +88,11 @@ export function airflowTarget(a: AirflowAlert): ParsedTarget {
   return parsed.success ? { ok: true, target: parsed.data } : { ok: false, error: parsed.error.message };
 }
 
-/** The generic alert's target; its platform must agree with the text or URL. */
-export function genericTarget(g: GenericAlert): ParsedTarget {
+/**
+ * The generic alert's target; its platform must agree with the text or URL, and a local dbt path must lie
+ * under `dbtRoots` (HEAL_DBT_ROOTS).
+ */
+export function genericTarget(g: GenericAlert, dbtRoots: readonly string[] = []): ParsedTarget {
   const text = g.target.trim();
   const words = text.split(/\s+/);
   const parsed = /^https?:\/\//i.test(text)
@@ -98,5 +102,7 @@ export function genericTarget(g: GenericAlert): ParsedTarget {
   const platform: Platform = parsed.target.platform;
   if (platform !== g.platform)
     return { ok: false, error: `platform is ${g.platform} but the target is a ${platform} target` };
+  const refused = untrustedPathRefusal(parsed.target, dbtRoots);
+  if (refused) return { ok: false, error: refused };
   return { ok: true, target: parsed.target };
 }

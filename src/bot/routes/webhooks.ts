@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { errorMessage } from '../../core/errors.ts';
 import type { Target } from '../../core/target.ts';
 import type { BotDeps } from '../deps.ts';
+import { BodyError, readBody, refuse } from './body.ts';
 import { type Intake, reportFailure } from './intake.ts';
 import {
   AirflowAlert,
@@ -15,9 +16,6 @@ import {
   genericTarget,
   type ParsedTarget,
 } from './payloads.ts';
-
-/** Largest webhook body read; anything bigger is refused with 413 before parsing. */
-export const MAX_BODY_BYTES = 256 * 1024;
 
 /** A refusal: the HTTP status and a stable error code plus plain words. */
 export class WebhookError extends Error {
@@ -30,20 +28,14 @@ export class WebhookError extends Error {
   }
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new WebhookError(413, 'too_large', `body is larger than ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+/** Webhook bodies arrive at most this slowly (the guard in front of the routes uses the same). */
+export const BODY_TIMEOUT_MS = 10_000;
+
+/** The body the receiver's guard already read under HEAL_MAX_BODY_BYTES, or read it here (Socket Mode). */
+function bodyOf(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const raw = (req as IncomingMessage & { rawBody?: unknown }).rawBody;
+  if (Buffer.isBuffer(raw)) return Promise.resolve(raw);
+  return readBody(req, { maxBytes, timeoutMs: BODY_TIMEOUT_MS });
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -145,7 +137,7 @@ function decideGeneric(req: IncomingMessage, body: Buffer, deps: BotDeps): Decis
       'channel_not_allowed',
       `${g.channel} is not HEAL_WEBHOOK_CHANNEL or an alert channel`,
     );
-  const target = must(genericTarget(g));
+  const target = must(genericTarget(g, deps.config.HEAL_DBT_ROOTS));
   return {
     kind: 'report',
     target,
@@ -175,7 +167,7 @@ export async function handleWebhook(
   try {
     const channel = deps.config.HEAL_WEBHOOK_CHANNEL;
     if (!channel) throw new WebhookError(503, 'not_configured', 'HEAL_WEBHOOK_CHANNEL is not set');
-    const body = await readBody(req);
+    const body = await bodyOf(req, deps.config.HEAL_MAX_BODY_BYTES);
     const d = SOURCES[source](req, body, deps);
     if (d.kind === 'ignore') {
       log.info({ reason: d.reason }, 'webhook ignored');
@@ -194,6 +186,10 @@ export async function handleWebhook(
     });
     send(res, 202, { ok: true, status: r.kind, incidentId: r.incidentId, grouped: r.count });
   } catch (err) {
+    if (err instanceof BodyError) {
+      log.warn({ status: err.status, code: err.code }, 'webhook body refused');
+      return refuse(req, res, err.status, { ok: false, error: err.code, message: err.message });
+    }
     if (err instanceof WebhookError) {
       log.warn({ status: err.status, code: err.code, err: err.message }, 'webhook refused');
       return send(res, err.status, { ok: false, error: err.code, message: err.message });

@@ -64,7 +64,11 @@ export async function scenarioReport(
   const server = await startFixtureServer(s.dir);
   try {
     const { target, env: sEnv } = expandScenario(s, server.base);
-    const ctx = { config: loadConfig({ ...sEnv, ...env }), log: createLogger('silent') };
+    const ctx = {
+      config: loadConfig({ ...sEnv, ...env }),
+      log: createLogger('silent'),
+      localRoots: 'any' as const,
+    };
     const parsed = parseTarget(target.join(' '));
     if (!parsed.ok) throw new Error(parsed.error);
     const pin = await pinStep(parsed.target, ctx);

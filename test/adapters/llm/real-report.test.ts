@@ -42,6 +42,7 @@ async function rulesThenClaude(dir: string, reply: (rules: Report) => LlmAnswer)
       HEAL_MODEL: 'claude-heal-test',
     }),
     log: createLogger('silent'),
+    localRoots: 'any' as const,
   };
   const outcome = await investigateInProcess(parsed.target, ctx);
   if (!outcome.ok) throw new Error(outcome.message);

@@ -88,23 +88,26 @@ describe('HistoryClient result mapping', () => {
     if (r.status === 'ok') expect(r.data.attempts[0]?.attemptId).toBe('1');
   });
 
-  it('maps 404 to no_data with the server message', async () => {
+  // Error bodies stay out of messages (they become gaps in Slack): only what failed and the status line.
+  it('maps 404 to no_data naming the endpoint and the status line', async () => {
     const r = await client.get('/applications/missing', Application);
     expect(r.status).toBe('no_data');
     if (r.status === 'no_data') {
       expect(r.httpStatus).toBe(404);
-      expect(r.message).toContain('no such app: missing');
-      expect(r.message).toContain('/api/v1/applications/missing');
+      expect(r.message).toBe(
+        'Spark History Server: GET /api/v1/applications/missing failed: HTTP 404 Not Found',
+      );
     }
   });
 
-  it('maps 5xx to a retryable error with a redacted, tag-free snippet', async () => {
+  it('maps 5xx to a retryable error without any of the body', async () => {
     const r = await client.get('/applications/boom', Application);
     expect(r).toMatchObject({ status: 'error', retryable: true, httpStatus: 500 });
     if (r.status === 'error') {
-      expect(r.message).toContain('HTTP 500');
-      expect(r.message).toContain('NullPointerException');
-      expect(r.message).not.toContain('<pre>');
+      expect(r.message).toBe(
+        'Spark History Server: GET /api/v1/applications/boom failed: HTTP 500 Internal Server Error',
+      );
+      expect(r.message).not.toContain('NullPointerException');
       expect(r.message).not.toContain('abc123secret');
     }
   });
@@ -112,7 +115,10 @@ describe('HistoryClient result mapping', () => {
   it('maps other 4xx to a permanent error', async () => {
     const r = await client.get('/applications/forbidden', Application);
     expect(r).toMatchObject({ status: 'error', retryable: false, httpStatus: 403 });
-    if (r.status === 'error') expect(r.message).toContain('may not view');
+    if (r.status === 'error') {
+      expect(r.message).toMatch(/HTTP 403 Forbidden$/);
+      expect(r.message).not.toContain('may not view');
+    }
   });
 
   it('reports malformed JSON as a permanent error naming the endpoint', async () => {
@@ -121,6 +127,7 @@ describe('HistoryClient result mapping', () => {
     if (r.status === 'error') {
       expect(r.message).toContain('malformed JSON');
       expect(r.message).toContain('/api/v1/applications/garbage');
+      expect(r.message).not.toContain('"garbage"');
     }
   });
 

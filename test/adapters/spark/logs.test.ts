@@ -6,8 +6,9 @@ import type { AdapterContext } from '../../../src/adapters/types.ts';
 import { loadConfig } from '../../../src/core/config.ts';
 import { createLogger } from '../../../src/core/logger.ts';
 
+// The log server stands for a YARN NodeManager: its host must be on the allow-list (egress.ts).
 const ctx: AdapterContext = {
-  config: loadConfig({ HEAL_HTTP_TIMEOUT_MS: '5000' }),
+  config: loadConfig({ HEAL_HTTP_TIMEOUT_MS: '5000', HEAL_FETCH_ALLOW_HOSTS: '127.0.0.1' }),
   log: createLogger('silent'),
 };
 
@@ -192,7 +193,10 @@ describe('streamLog over HTTP', () => {
   it('maps a missing log to no_data and refuses non-http URLs', async () => {
     const missing = await streamLog({ executorId: '2', stream: 'stdout', url: `${base}/nope` }, ctx);
     expect(missing.status).toBe('no_data');
-    if (missing.status === 'no_data') expect(missing.message).toContain('container log not found');
+    if (missing.status === 'no_data') {
+      expect(missing.message).toBe('Spark executor 2 stdout log failed: HTTP 404 Not Found');
+      expect(missing.message).not.toContain('container log not found');
+    }
     const file = await streamLog({ executorId: '2', stream: 'stdout', url: 'file:///etc/passwd' }, ctx);
     expect(file).toMatchObject({ status: 'error', retryable: false });
   });
