@@ -3,10 +3,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
-/** One run the fake serves: its run object (data of GET /runs/{id}/) and its artifacts by path. */
+/**
+ * One run the fake serves: its run object (data of GET /runs/{id}/) and its artifacts by path. Like dbt Cloud,
+ * an artifact asked for without `?step=` is the last step's (`artifacts`); `steps` holds each step's own, by
+ * the step's 1-based `index` (`?step=N`).
+ */
 export interface FakeRun {
   run: Record<string, unknown>;
   artifacts: Record<string, unknown>;
+  steps?: Record<number, Record<string, unknown>>;
 }
 
 export interface FakeDbtCloudOptions {
@@ -60,7 +65,10 @@ export async function startFakeDbtCloud(opts: FakeDbtCloudOptions) {
     const run = m ? opts.runs.find((r) => String(r.run.id) === m[1]) : undefined;
     if (!m || !run) return send(res, 404, envelope(404, null, 'The requested resource was not found.'));
     if (!m[2]) return send(res, 200, envelope(200, run.run));
-    const art = run.artifacts[m[2]];
+    const step = u.searchParams.get('step');
+    const files = step === null ? run.artifacts : run.steps?.[Number(step)];
+    if (!files) return send(res, 404, envelope(404, null, `Run ${m[1]} has no step ${step}.`));
+    const art = files[m[2]];
     if (art === undefined) return send(res, 404, envelope(404, null, `Artifact ${m[2]} not found.`));
     return send(res, 200, typeof art === 'string' ? art : JSON.stringify(art));
   };

@@ -12,10 +12,33 @@ export function runPath(dagId: string, runId: string): string {
   return `/dags/${encodeURIComponent(dagId)}/dagRuns/${encodeURIComponent(runId)}`;
 }
 
-/** URL path of a task instance of a DAG run. */
-export function tiPath(dagId: string, runId: string, taskId: string): string {
-  return `${runPath(dagId, runId)}/taskInstances/${encodeURIComponent(taskId)}`;
+/**
+ * URL path of a task instance of a DAG run; a mapped instance (`mapIndex >= 0`) is
+ * `…/taskInstances/{task_id}/{map_index}` (the unmapped route answers 404 "Task instance is mapped").
+ */
+export function tiPath(dagId: string, runId: string, taskId: string, mapIndex?: number | null): string {
+  const base = `${runPath(dagId, runId)}/taskInstances/${encodeURIComponent(taskId)}`;
+  return mapIndex !== undefined && mapIndex !== null && mapIndex >= 0 ? `${base}/${mapIndex}` : base;
 }
+
+/** How a task instance is named in reports: `load` or, mapped, `load[140]`. */
+export function tiLabel(taskId: string, mapIndex?: number | null): string {
+  return mapIndex !== undefined && mapIndex !== null && mapIndex >= 0 ? `${taskId}[${mapIndex}]` : taskId;
+}
+
+/** Rows asked per page: Airflow caps `limit` at `[api] maximum_page_limit` (default 100), silently. */
+export const PAGE_LIMIT = 100;
+/** Pages read per list at most; past that the list is incomplete and says so. */
+export const MAX_PAGES = 50;
+
+/** Every row of a paged list, and why it is incomplete when it is (page cap hit, a later page failed). */
+export interface Paged<T> {
+  items: T[];
+  total?: number;
+  incomplete?: string;
+}
+
+type Collection = { total_entries?: number | null | undefined };
 
 /** `exp` of a JWT in epoch seconds, when it has one. */
 export function jwtExpiry(token: string): number | undefined {
@@ -117,6 +140,36 @@ export class AirflowClient {
     const opened = await this.open(path, 'application/json', what);
     if (!opened.ok) return opened.result;
     return parseJsonBody(opened.res, what, schema, this.ctx);
+  }
+
+  /**
+   * GETs every page of a list (`limit=100&offset=…`) until `total_entries` rows are read (or, without
+   * `total_entries`, a short page), at most `maxPages` pages. A failed first page is the result; a later
+   * failure or the page cap keeps the rows read and names the gap in `incomplete`.
+   */
+  async list<S extends z.ZodType<Collection>, T>(
+    path: string,
+    schema: S,
+    rows: (page: z.output<S>) => T[],
+    maxPages = MAX_PAGES,
+  ): Promise<Upstream<Paged<T>>> {
+    const sep = path.includes('?') ? '&' : '?';
+    const items: T[] = [];
+    let total: number | undefined;
+    for (let page = 0; page < maxPages; page++) {
+      const got = await this.get(`${path}${sep}limit=${PAGE_LIMIT}&offset=${items.length}`, schema);
+      if (got.status !== 'ok' && page === 0) return got;
+      if (got.status !== 'ok')
+        return ok({ items, total, incomplete: `${got.message} (after ${items.length} rows)` });
+      const batch = rows(got.data);
+      items.push(...batch);
+      total = got.data.total_entries ?? undefined;
+      const done = total !== undefined ? items.length >= total : batch.length < PAGE_LIMIT;
+      if (done || batch.length === 0) return ok({ items, total });
+    }
+    const of = total !== undefined ? ` of ${total}` : '';
+    const incomplete = `Airflow: GET ${this.apiRoot}${path}: read ${items.length}${of} rows (${maxPages} pages of ${PAGE_LIMIT}); the rest was not read`;
+    return ok({ items, total, incomplete });
   }
 }
 

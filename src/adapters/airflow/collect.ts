@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Upstream } from '../../core/upstream.ts';
 import { mapLimit } from '../http.ts';
 import type { AdapterContext, PinResult } from '../types.ts';
-import { type AirflowClient, connectAirflow, runPath, tiPath } from './client.ts';
+import { type AirflowClient, connectAirflow, type Paged, runPath, tiPath } from './client.ts';
 import { FAILED_STATES, rootFailures } from './graph.ts';
 import { streamTryLog } from './logs.ts';
 import {
@@ -14,7 +14,7 @@ import {
   ImportErrorCollection,
   type ImportErrorItem,
   TaskCollection,
-  type TaskInstance,
+  TaskInstance,
   TaskInstanceCollection,
   type TryInfo,
 } from './schema.ts';
@@ -32,6 +32,41 @@ function keep<T>(r: Upstream<T>, gaps: string[]): T | undefined {
   gaps.push(r.message);
   return undefined;
 }
+
+/** The rows of a paged list; a failed or incomplete list becomes a gap. */
+function keepAll<T>(r: Upstream<Paged<T>>, gaps: string[]): T[] {
+  const got = keep(r, gaps);
+  if (got?.incomplete) gaps.push(got.incomplete);
+  return got?.items ?? [];
+}
+
+const tiRows = (p: { task_instances: TaskInstance[] }) => p.task_instances;
+
+/** Every task instance of a run, all pages (a mapped task has one row per map index). */
+export function listTaskInstances(client: AirflowClient, dagId: string, runId: string) {
+  return client.list(`${runPath(dagId, runId)}/taskInstances`, TaskInstanceCollection, tiRows);
+}
+
+/**
+ * The failed map indexes of each mapped task, earliest failure first (ties: lowest index): the first
+ * is the instance whose tries and logs are read. Unmapped tasks are absent.
+ */
+export function failedMapIndexes(tis: TaskInstance[]): Record<string, number[]> {
+  const failed = tis
+    .filter((t) => FAILED_STATES.has(t.state ?? '') && (t.map_index ?? -1) >= 0)
+    .sort(
+      (a, b) =>
+        (Date.parse(a.end_date ?? '') || Infinity) - (Date.parse(b.end_date ?? '') || Infinity) ||
+        (a.map_index ?? 0) - (b.map_index ?? 0),
+    );
+  const out: Record<string, number[]> = {};
+  for (const t of failed) out[t.task_id] = [...(out[t.task_id] ?? []), t.map_index ?? 0];
+  return out;
+}
+
+/** The map index read for a task: its first failed index when mapped, else undefined. */
+const mapIndexOf = (snap: AirflowSnapshot, taskId: string): number | undefined =>
+  snap.failedMapIndexes?.[taskId]?.[0];
 
 function emptySnapshot(dagId: string, runId: string, targetTaskId?: string): AirflowSnapshot {
   return {
@@ -94,14 +129,16 @@ async function collectOverview(client: AirflowClient, snap: AirflowSnapshot, gap
     client.get(dagPath, Dag),
     client.get(`${dagPath}/tasks`, TaskCollection),
     client.get(run, DagRunSchema),
-    client.get(`${run}/taskInstances?limit=1000`, TaskInstanceCollection),
-    client.get('/importErrors?limit=1000', ImportErrorCollection),
+    listTaskInstances(client, snap.dagId, snap.runId),
+    client.list('/importErrors', ImportErrorCollection, (p) => p.import_errors),
   ]);
   snap.dag = keep(dag, gaps);
   snap.tasks = keep(tasks, gaps)?.tasks ?? [];
   snap.run = keep(dagRun, gaps);
-  snap.taskInstances = keep(tis, gaps)?.task_instances ?? [];
-  const all = keep(errors, gaps)?.import_errors ?? [];
+  snap.taskInstances = keepAll(tis, gaps);
+  const mapped = failedMapIndexes(snap.taskInstances);
+  if (Object.keys(mapped).length) snap.failedMapIndexes = mapped;
+  const all = keepAll(errors, gaps);
   snap.importErrors = all.filter((e) => sameFile(e, snap.dag));
   snap.otherImportErrors = all.length - snap.importErrors.length;
 }
@@ -131,13 +168,19 @@ async function collectTries(
   snap: AirflowSnapshot,
   taskId: string,
 ): Promise<TryInfo[]> {
-  const ti = snap.taskInstances.find((x) => x.task_id === taskId && FAILED_STATES.has(x.state ?? ''));
-  const got = await client.get(`${tiPath(snap.dagId, snap.runId, taskId)}/tries`, TriesCollection);
+  const mapIndex = mapIndexOf(snap, taskId);
+  const want = mapIndex ?? -1;
+  const ti = snap.taskInstances.find(
+    (x) => x.task_id === taskId && FAILED_STATES.has(x.state ?? '') && (x.map_index ?? -1) === want,
+  );
+  const path = `${tiPath(snap.dagId, snap.runId, taskId, mapIndex)}/tries`;
+  const got = await client.get(path, TriesCollection);
+  // Only the tries of the instance read (a tries list may carry other map indexes' rows).
   const parsed =
     got.status === 'ok'
       ? got.data.task_instances.flatMap((x) => {
-          const p = TaskInstanceCollection.shape.task_instances.element.safeParse(x);
-          return p.success && (p.data.map_index ?? -1) <= 0 ? [tryInfo(p.data)] : [];
+          const p = TaskInstance.safeParse(x);
+          return p.success && (p.data.map_index ?? want) === want ? [tryInfo(p.data)] : [];
         })
       : [];
   const byTry = new Map(parsed.map((x) => [x.tryNumber, x]));
@@ -159,18 +202,21 @@ async function collectFailures(
   const requests = ids.flatMap((taskId) => {
     const latest = Math.max(0, ...(snap.tries[taskId] ?? []).map((x) => x.tryNumber));
     const from = Math.max(1, latest - MAX_TRIES + 1);
+    const mapIndex = mapIndexOf(snap, taskId);
     return Array.from({ length: Math.max(0, latest - from + 1) }, (_, k) => ({
       taskId,
       tryNumber: from + k,
+      ...(mapIndex !== undefined ? { mapIndex } : {}),
     }));
   });
   const logs = await mapLimit(requests, CONCURRENCY, (r) =>
     streamTryLog(client, ctx, { dagId: snap.dagId, runId: snap.runId, ...r }, (n) => gaps.push(n)),
   );
-  for (const l of logs) {
+  logs.forEach((l, i) => {
     const got = keep(l, gaps);
-    if (got) snap.logs.push(got);
-  }
+    const mapIndex = requests[i]?.mapIndex;
+    if (got) snap.logs.push(mapIndex !== undefined ? { ...got, mapIndex } : got);
+  });
 }
 
 async function collectHistory(
@@ -189,13 +235,13 @@ async function collectHistory(
     .filter((r) => r.dag_run_id !== snap.runId && (!here || logicalOf(r) < here))
     .sort((a, b) => logicalOf(b).localeCompare(logicalOf(a)))
     .slice(0, MAX_HISTORY);
-  const tis = await mapLimit(prior, CONCURRENCY, (r) =>
-    client.get(`${runPath(snap.dagId, r.dag_run_id)}/taskInstances?limit=1000`, TaskInstanceCollection),
-  );
+  const tis = await mapLimit(prior, CONCURRENCY, (r) => listTaskInstances(client, snap.dagId, r.dag_run_id));
   snap.history = prior.map((r, i) => {
     const got = tis[i];
     if (got && got.status !== 'ok') gaps.push(`baseline run ${r.dag_run_id}: ${got.message}`);
-    const list = got?.status === 'ok' ? got.data.task_instances : [];
+    if (got?.status === 'ok' && got.data.incomplete)
+      gaps.push(`baseline run ${r.dag_run_id}: ${got.data.incomplete}`);
+    const list = got?.status === 'ok' ? got.data.items : [];
     return {
       runId: r.dag_run_id,
       state: r.state,
@@ -217,11 +263,19 @@ async function collectBaselineLogs(client: AirflowClient, ctx: AdapterContext, s
   const reqs = roots.flatMap((taskId) => {
     const run = snap.history.find((h) => h.tasks.some((x) => x.taskId === taskId && x.state === 'success'));
     const ti = run?.tasks.find((x) => x.taskId === taskId);
-    return run && ti ? [{ taskId, runId: run.runId, tryNumber: Math.max(1, ti.tryNumber) }] : [];
+    // A mapped task's baseline is the same map index in the earlier run.
+    const mapIndex = mapIndexOf(snap, taskId);
+    const tryNumber = Math.max(1, ti?.tryNumber ?? 1);
+    return run && ti
+      ? [{ taskId, runId: run.runId, tryNumber, ...(mapIndex !== undefined ? { mapIndex } : {}) }]
+      : [];
   });
   const logs = await mapLimit(reqs, CONCURRENCY, (r) =>
     streamTryLog(client, ctx, { dagId: snap.dagId, ...r, baseline: true }, () => {}),
   );
   // A missing baseline log is normal (rotated or never served): it is not a gap.
-  for (const l of logs) if (l.status === 'ok') snap.logs.push(l.data);
+  logs.forEach((l, i) => {
+    const mapIndex = reqs[i]?.mapIndex;
+    if (l.status === 'ok') snap.logs.push(mapIndex !== undefined ? { ...l.data, mapIndex } : l.data);
+  });
 }

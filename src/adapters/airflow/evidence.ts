@@ -2,10 +2,10 @@ import { looksLikeInjection } from '../../core/injection.ts';
 import { truncate } from '../../core/redact.ts';
 import type { Evidence } from '../../core/report.ts';
 import { type EvidenceDraft, gapDrafts, numberEvidence } from '../evidence.ts';
-import { runPath, tiPath } from './client.ts';
+import { runPath, tiLabel, tiPath } from './client.ts';
 import { CASUALTY_STATES, FAILED_STATES, pathTo, rootFailures, stateOf } from './graph.ts';
 import { SIGNATURES } from './patterns.ts';
-import type { AirflowSnapshot, TimeDelta, TryLog } from './schema.ts';
+import type { AirflowSnapshot, TaskInstance, TimeDelta, TryLog } from './schema.ts';
 
 type Draft = EvidenceDraft;
 
@@ -39,14 +39,29 @@ function runDraft(s: AirflowSnapshot): Draft | undefined {
   };
 }
 
+const tiRow = (t: TaskInstance) =>
+  `${tiLabel(t.task_id, t.map_index)}: ${t.state ?? 'none'} · try ${t.try_number} · ${fmtS(t.duration)}`;
+
+/** One line per mapped task (its instances counted by state), then its failed instances (at most 5). */
+function mappedRows(tis: TaskInstance[]): string[] {
+  const counts = new Map<string, number>();
+  for (const t of tis) counts.set(t.state ?? 'none', (counts.get(t.state ?? 'none') ?? 0) + 1);
+  const states = [...counts].map(([st, n]) => `${n} ${st}`).join(', ');
+  const failed = tis.filter((t) => FAILED_STATES.has(t.state ?? ''));
+  return [
+    `${tis[0]?.task_id}: ${tis.length} mapped instance(s): ${states}`,
+    ...failed.slice(0, 5).map((t) => `  ${tiRow(t)}`),
+    ...(failed.length > 5 ? [`  … and ${failed.length - 5} more failed`] : []),
+  ];
+}
+
 function tiDraft(s: AirflowSnapshot): Draft | undefined {
   if (!s.taskInstances.length) return undefined;
-  const rows = s.taskInstances
-    .slice(0, 40)
-    .map(
-      (t) =>
-        `${t.task_id}${(t.map_index ?? -1) >= 0 ? `[${t.map_index}]` : ''}: ${t.state ?? 'none'} · try ${t.try_number} · ${fmtS(t.duration)}`,
-    );
+  const byTask = new Map<string, TaskInstance[]>();
+  for (const t of s.taskInstances) byTask.set(t.task_id, [...(byTask.get(t.task_id) ?? []), t]);
+  const rows = [...byTask.values()]
+    .flatMap((tis) => (tis.some((t) => (t.map_index ?? -1) >= 0) ? mappedRows(tis) : tis.map(tiRow)))
+    .slice(0, 40);
   return {
     key: 'tis',
     source: 'airflow.task_instances',
@@ -60,7 +75,8 @@ function graphDraft(s: AirflowSnapshot, roots: string[]): Draft | undefined {
   const state = stateOf(s.taskInstances);
   const casualties = [...state].filter(([, st]) => CASUALTY_STATES.has(st)).map(([id]) => id);
   if (!roots.length || (!casualties.length && !s.targetTaskId)) return undefined;
-  const lines = roots.map((r) => `first failing task: ${r} (${state.get(r) ?? '?'})`);
+  const label = (id: string) => tiLabel(id, s.failedMapIndexes?.[id]?.[0]);
+  const lines = roots.map((r) => `first failing task: ${label(r)} (${state.get(r) ?? '?'})`);
   const target = s.targetTaskId;
   if (target && !roots.includes(target)) {
     const path = roots.map((r) => pathTo(s.tasks, r, target)).find(Boolean);
@@ -86,10 +102,15 @@ function taskDraft(s: AirflowSnapshot, id: string): Draft | undefined {
   const t = s.tasks.find((x) => x.task_id === id);
   const tries = s.tries[id] ?? [];
   if (!t && !tries.length) return undefined;
+  const indexes = s.failedMapIndexes?.[id] ?? [];
+  const name = tiLabel(id, indexes[0]);
   const lines = [
     t
-      ? `${id}: ${t.class_ref?.class_name ?? t.operator_name ?? 'operator ?'} · execution_timeout ${fmtS(tdSeconds(t.execution_timeout))} · retries ${t.retries ?? '?'}`
-      : id,
+      ? `${name}: ${t.class_ref?.class_name ?? t.operator_name ?? 'operator ?'} · execution_timeout ${fmtS(tdSeconds(t.execution_timeout))} · retries ${t.retries ?? '?'}`
+      : name,
+    ...(indexes.length > 1
+      ? [`also failed: map index ${indexes.slice(1, 11).join(', ')}${indexes.length > 11 ? ', …' : ''}`]
+      : []),
     ...tries.map(
       (x) =>
         `try ${x.tryNumber}: ${x.state ?? '?'} · ${fmtS(x.duration)} · ${x.startDate ?? '?'} → ${x.endDate ?? '?'}${x.hostname ? ` on ${x.hostname}` : ''}`,
@@ -98,9 +119,9 @@ function taskDraft(s: AirflowSnapshot, id: string): Draft | undefined {
   return {
     key: `task:${id}`,
     source: 'airflow.task',
-    title: `Task ${id} and its tries`,
+    title: `Task ${name} and its tries`,
     excerpt: lines.join('\n'),
-    ref: `${s.apiRoot}${tiPath(s.dagId, s.runId, id)}/tries`,
+    ref: `${s.apiRoot}${tiPath(s.dagId, s.runId, id, indexes[0])}/tries`,
   };
 }
 
@@ -123,9 +144,10 @@ function logDraft(log: TryLog): Draft {
   const text =
     keep.map((l) => `L${l.n}: ${truncate(l.text, 300)}`).join('\n') || '(no error lines in this log)';
   const key = log.baseline ? `baseline:${log.taskId}` : `log:${log.taskId}:${log.tryNumber}`;
+  const name = tiLabel(log.taskId, log.mapIndex);
   const title = log.baseline
-    ? `Log of ${log.taskId} in the last successful run`
-    : `Log of ${log.taskId}, try ${log.tryNumber}${log.truncated ? ' (partly read)' : ''}`;
+    ? `Log of ${name} in the last successful run`
+    : `Log of ${name}, try ${log.tryNumber}${log.truncated ? ' (partly read)' : ''}`;
   return { key, source: 'airflow.log', title, excerpt: text, ref: log.ref };
 }
 

@@ -1,14 +1,22 @@
 import type { Target } from '../../core/target.ts';
 import { noData, ok, type Upstream, upstreamError } from '../../core/upstream.ts';
-import type { AdapterContext, Collection, Link, PinResult, PipelineAdapter } from '../types.ts';
-import { type AirflowClient, connectAirflow, runPath } from './client.ts';
-import { collectSnapshot } from './collect.ts';
+import type {
+  AdapterContext,
+  Collection,
+  Finding,
+  Link,
+  PinResult,
+  PipelineAdapter,
+  RuleOutcome,
+} from '../types.ts';
+import { type AirflowClient, connectAirflow, runPath, tiLabel } from './client.ts';
+import { collectSnapshot, listTaskInstances } from './collect.ts';
 import { buildEvidence } from './evidence.ts';
 import { FAILED_STATES } from './graph.ts';
 import { findLinks } from './links.ts';
 import { airflowRerun } from './rerun.ts';
 import { airflowRules } from './rules.ts';
-import { type AirflowSnapshot, Dag, DagRun, DagRunCollection, TaskInstanceCollection } from './schema.ts';
+import { type AirflowSnapshot, Dag, DagRun, DagRunCollection } from './schema.ts';
 
 const sameInstant = (a: string | null | undefined, b: string) =>
   !!a && (a === b || Date.parse(a) === Date.parse(b));
@@ -56,12 +64,12 @@ export async function pinAirflow(target: Target, ctx: AdapterContext): Promise<U
   if (run.status !== 'ok') return run;
   const runId = run.data.dag_run_id;
   const [tis, dag] = await Promise.all([
-    client.get(`${runPath(target.dagId, runId)}/taskInstances?limit=1000`, TaskInstanceCollection),
+    listTaskInstances(client, target.dagId, runId),
     client.get(`/dags/${encodeURIComponent(target.dagId)}`, Dag),
   ]);
-  const failed =
-    tis.status === 'ok' ? tis.data.task_instances.filter((t) => FAILED_STATES.has(t.state ?? '')) : [];
-  const tries = failed.map((t) => `#${t.task_id}:try${t.try_number}`).join('');
+  const failed = tis.status === 'ok' ? tis.data.items.filter((t) => FAILED_STATES.has(t.state ?? '')) : [];
+  // `#load[140]:try2` for a mapped instance: the rerun clears exactly these instances.
+  const tries = failed.map((t) => `#${tiLabel(t.task_id, t.map_index)}:try${t.try_number}`).join('');
   const v = run.data.dag_versions?.at(-1);
   const version = v?.version_number ? `@v${v.version_number}` : '';
   const bundle = v?.bundle_version ?? run.data.bundle_version;
@@ -85,6 +93,19 @@ export async function pinAirflow(target: Target, ctx: AdapterContext): Promise<U
   });
 }
 
+/**
+ * A mapped task's culprit names its failed instance (`load[140]`): the rules reason per task id, the
+ * snapshot knows which map index failed.
+ */
+export function nameMappedCulprits(outcome: RuleOutcome, s: AirflowSnapshot): RuleOutcome {
+  const named = (f: Finding): Finding => {
+    const c = f.culprit;
+    const index = c?.kind === 'task' ? s.failedMapIndexes?.[c.id]?.[0] : undefined;
+    return c && index !== undefined ? { ...f, culprit: { ...c, id: tiLabel(c.id, index) } } : f;
+  };
+  return { ...outcome, findings: outcome.findings.map(named) };
+}
+
 /** Airflow 2 and 3 over the REST API: pin, collect (snapshot, evidence, links), deterministic rules. */
 export const airflowAdapter = {
   platform: 'airflow',
@@ -96,7 +117,7 @@ export const airflowAdapter = {
     return { evidence, evidenceIndex, gaps, facts: snapshot, ...(links.length ? { links } : {}) };
   },
   rules(collection: Collection<AirflowSnapshot>, pin: PinResult) {
-    return airflowRules(collection, pin);
+    return nameMappedCulprits(airflowRules(collection, pin), collection.facts);
   },
   rerun: airflowRerun,
 } satisfies PipelineAdapter<AirflowSnapshot>;

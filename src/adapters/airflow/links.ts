@@ -1,6 +1,7 @@
 import { looksLikeInjection } from '../../core/injection.ts';
 import { parseTargetUrl, type Target } from '../../core/target.ts';
 import type { Link } from '../types.ts';
+import { tiLabel } from './client.ts';
 import { DBT_CLOUD_RUN, DBT_TARGET_PATH, SPARK_APP_ID, URL_IN_TEXT } from './patterns.ts';
 import type { AirflowSnapshot, TryLog } from './schema.ts';
 
@@ -37,11 +38,12 @@ export function findLinks(s: AirflowSnapshot, index: Record<string, string>): Li
         const k = keyOf(target);
         if (!k || links.has(k)) continue;
         const evidenceKey = `log:${log.taskId}:${log.tryNumber}`;
+        const name = tiLabel(log.taskId, log.mapIndex);
         links.set(k, {
           target,
-          reason: `${target.platform === 'spark' ? 'Spark application' : 'dbt run'} named in the log of task ${log.taskId}, try ${log.tryNumber}`,
+          reason: `${target.platform === 'spark' ? 'Spark application' : 'dbt run'} named in the log of task ${name}, try ${log.tryNumber}`,
           ...(index[evidenceKey] ? { evidenceKey } : {}),
-          from: { kind: 'task', id: log.taskId },
+          from: { kind: 'task', id: name },
         });
       }
     }

@@ -4,67 +4,19 @@ import { LogFilter, pumpBody } from '../logs.ts';
 import type { AdapterContext } from '../types.ts';
 import type { AirflowClient } from './client.ts';
 import { tiPath } from './client.ts';
+import { NdjsonToText, renderMessage } from './logrender.ts';
 import { LOG_CONTEXT_LINES, LOG_PATTERNS } from './patterns.ts';
-import { LogContent, LogMessage, type TryLog } from './schema.ts';
+import { LogContent, type TryLog } from './schema.ts';
 
-/** Longest single ndjson message kept while streaming (longer ones are cut). */
-const MAX_MESSAGE_CHARS = 256 * 1024;
+export { renderMessage };
 
-const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? '' : JSON.stringify(v));
+/** Most pages of one log followed through continuation tokens. */
+const MAX_PAGES = 8;
+/** Airflow 3 (log.py) sends the token of an ndjson answer in this header, JSON answers in the body. */
+const TOKEN_HEADER = 'airflow-continuation-token';
 
-/** Renders one Airflow 3 structured message as text lines, `error_detail` as a Python traceback. */
-export function renderMessage(raw: unknown): string[] {
-  const parsed = LogMessage.safeParse(raw);
-  if (!parsed.success) return [text(raw)];
-  const m = parsed.data;
-  const head = [m.timestamp ? `[${m.timestamp}]` : '', m.level ? m.level.toUpperCase() : '', m.logger ?? '']
-    .filter(Boolean)
-    .join(' ');
-  const lines = [`${head}${head ? ' - ' : ''}${text(m.event)}`];
-  for (const e of m.error_detail ?? []) {
-    lines.push('Traceback (most recent call last):');
-    for (const f of (e.frames ?? []).slice(-6))
-      lines.push(`  File "${f.filename ?? '?'}", line ${f.lineno ?? '?'}, in ${f.name ?? '?'}`);
-    lines.push(`${e.exc_type ?? 'Exception'}: ${e.exc_value ?? ''}`);
-  }
-  return lines;
-}
-
-/** Feeds ndjson chunks to the filter as rendered text lines, one message at a time. */
-class NdjsonToText {
-  private partial = '';
-  constructor(private readonly filter: LogFilter) {}
-
-  push(chunk: string): void {
-    let pos = 0;
-    for (;;) {
-      const nl = chunk.indexOf('\n', pos);
-      const piece = nl === -1 ? chunk.slice(pos) : chunk.slice(pos, nl);
-      if (this.partial.length < MAX_MESSAGE_CHARS) this.partial += piece.slice(0, MAX_MESSAGE_CHARS);
-      if (nl === -1) return;
-      this.flush();
-      pos = nl + 1;
-    }
-  }
-
-  flush(): void {
-    const line = this.partial.trim();
-    this.partial = '';
-    if (!line) return;
-    let msg: unknown = line;
-    try {
-      msg = JSON.parse(line);
-    } catch {
-      // a cut or non-JSON line is kept as text
-    }
-    for (const l of renderMessage(msg)) this.filter.push(`${l}\n`);
-  }
-}
-
-function pushContent(filter: LogFilter, content: string | unknown[]): void {
-  if (typeof content === 'string') filter.push(content);
-  else for (const m of content) for (const l of renderMessage(m)) filter.push(`${l}\n`);
-}
+/** Thrown inside the ndjson sink to stop reading a page that replays the log from its start. */
+const REPLAY = Symbol('replay');
 
 async function openLog(client: AirflowClient, path: string, what: string) {
   if (client.major === 2) return client.open(path, 'text/plain', what);
@@ -76,62 +28,186 @@ async function openLog(client: AirflowClient, path: string, what: string) {
 }
 
 /**
+ * Whether following a continuation token can bring anything new. Tokens are itsdangerous
+ * `URLSafeSerializer` dumps (`base64url(json).signature`) of the reader's metadata; log.py computes the
+ * ndjson header before the stream runs, so it often carries only `download_logs` (the request's own
+ * metadata), and following it re-reads the log from its start. Unreadable tokens are followed.
+ */
+export function tokenAdvances(token: string): boolean {
+  const payload = token.split('.')[0];
+  if (!payload) return true;
+  try {
+    const meta = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
+    if (!meta || typeof meta !== 'object' || Array.isArray(meta)) return true;
+    const m = meta as Record<string, unknown>;
+    return m.end_of_log !== true && Object.keys(m).some((k) => k !== 'download_logs' && k !== 'end_of_log');
+  } catch {
+    return true;
+  }
+}
+
+/** What reading the pages of one log has gathered so far. */
+interface Pages {
+  filter: LogFilter;
+  maxBytes: number;
+  bytes: number;
+  /** The byte budget cut the log. */
+  cut: boolean;
+  /** The first raw lines / messages of page 1, to recognise a later page that starts over. */
+  first: string[];
+}
+
+/** One page read: the token to follow, or why reading stopped (a read error, a bad body, a note). */
+interface PageRead {
+  token?: string;
+  readError?: unknown;
+  bad?: string;
+  note?: string;
+}
+
+async function readNdjson(res: Response, st: Pages, page: number): Promise<PageRead> {
+  let seen = false;
+  const conv = new NdjsonToText(st.filter, (raw) => {
+    if (page > 1 && !seen && st.first.includes(raw)) throw REPLAY;
+    seen = true;
+    return true;
+  });
+  const read = await pumpBody(res, conv, st.maxBytes - st.bytes);
+  if (read.error === REPLAY) return {};
+  conv.flush();
+  if (page === 1) st.first = conv.firstLines;
+  st.bytes += read.bytes;
+  st.cut ||= read.truncated;
+  if (read.error) return { readError: read.error };
+  if (conv.stopped)
+    return { note: 'Airflow stopped the log stream before its end marker; logs may be incomplete' };
+  return read.bytes > 0 ? { token: res.headers.get(TOKEN_HEADER) ?? undefined } : {};
+}
+
+async function readJson(res: Response, st: Pages, page: number): Promise<PageRead> {
+  const body = await readText(res, st.maxBytes - st.bytes).catch((e: unknown) => ({ error: e }));
+  if ('error' in body) return { readError: body.error };
+  st.bytes += Buffer.byteLength(body.text);
+  st.cut ||= body.truncated;
+  let json: unknown;
+  try {
+    json = JSON.parse(body.text);
+  } catch {
+    json = undefined;
+  }
+  const parsed = LogContent.safeParse(json);
+  // A body cut by the byte budget does not parse: on a later page that is the budget's note, not a fault.
+  if (!parsed.success)
+    return body.truncated && page > 1 ? {} : { bad: 'returned an unexpected shape (not a log)' };
+  const { content, continuation_token: token } = parsed.data;
+  const items =
+    typeof content === 'string' ? (content ? [content] : []) : content.map((m) => JSON.stringify(m));
+  if (!items.length || (page > 1 && st.first.includes(items[0] as string))) return {};
+  if (page === 1) st.first = items.slice(0, 8);
+  if (typeof content === 'string') st.filter.push(content.endsWith('\n') ? content : `${content}\n`);
+  else for (const m of content) for (const l of renderMessage(m)) st.filter.push(`${l}\n`);
+  return { token: token ?? undefined };
+}
+
+async function readPlain(res: Response, st: Pages): Promise<PageRead> {
+  const read = await pumpBody(res, st.filter, st.maxBytes - st.bytes);
+  st.bytes += read.bytes;
+  st.cut ||= read.truncated;
+  return read.error ? { readError: read.error } : {};
+}
+
+function readPage(res: Response, st: Pages, page: number): Promise<PageRead> {
+  const type = res.headers.get('content-type') ?? '';
+  if (/ndjson/i.test(type)) return readNdjson(res, st, page);
+  if (/json/i.test(type)) return readJson(res, st, page);
+  return readPlain(res, st);
+}
+
+/** The token to follow after a page, or undefined when the log is complete (or cannot advance). */
+function nextToken(read: PageRead, prev: string | undefined, st: Pages): string | undefined {
+  const t = read.token;
+  if (!t || t === prev || st.cut || st.bytes >= st.maxBytes || !tokenAdvances(t)) return undefined;
+  return t;
+}
+
+/**
+ * Reads the pages of one log into `st`, following continuation tokens. Resolves to whether reading
+ * stopped early (a later page failed, the stream broke, too many pages), or to the upstream problem
+ * when nothing could be read at all.
+ */
+async function readPages(
+  client: AirflowClient,
+  ctx: AdapterContext,
+  at: { path: string; what: string },
+  st: Pages,
+  onNote: (note: string) => void,
+): Promise<boolean | Upstream<never>> {
+  const { path, what } = at;
+  let token: string | undefined;
+  for (let page = 1; page <= MAX_PAGES; page++) {
+    const opened = await openLog(client, token ? `${path}&token=${encodeURIComponent(token)}` : path, what);
+    if (!opened.ok) {
+      if (page === 1) return opened.result;
+      onNote(`${what}: page ${page} could not be read; later lines not scanned`);
+      return true;
+    }
+    const read = await readPage(opened.res, st, page);
+    if (read.readError !== undefined && st.bytes === 0)
+      return upstreamError(`${what} failed while reading: ${describeFetchError(read.readError, ctx)}`, true);
+    if (read.bad && page === 1) return upstreamError(`${what} ${read.bad}`, false);
+    const stop =
+      read.readError !== undefined ? `read stopped after ${st.bytes} bytes` : (read.bad ?? read.note);
+    if (stop) {
+      onNote(`${what}: ${stop}; later lines not scanned`);
+      return true;
+    }
+    const next = nextToken(read, token, st);
+    if (!next) return false;
+    token = next;
+  }
+  onNote(`${what}: more than ${MAX_PAGES} pages; later pages not read`);
+  return true;
+}
+
+/**
  * Streams the log of one try of one task with bounded memory, keeping relevant lines with context
- * (redacted). Airflow 2 text logs and Airflow 3 structured logs (ndjson, or JSON `content`) alike.
+ * (redacted). Airflow 2 text logs and Airflow 3 structured logs (ndjson, or JSON `content`) alike;
+ * continuation tokens (Airflow 3 ndjson: `Airflow-Continuation-Token` header; JSON: `continuation_token`)
+ * are followed for at most MAX_PAGES pages within HEAL_LOG_MAX_BYTES in all.
  */
 export async function streamTryLog(
   client: AirflowClient,
   ctx: AdapterContext,
-  req: { dagId: string; runId: string; taskId: string; tryNumber: number; baseline?: boolean },
+  req: {
+    dagId: string;
+    runId: string;
+    taskId: string;
+    tryNumber: number;
+    baseline?: boolean;
+    mapIndex?: number;
+  },
   onNote: (note: string) => void,
 ): Promise<Upstream<TryLog>> {
-  const path = `${tiPath(req.dagId, req.runId, req.taskId)}/logs/${req.tryNumber}?full_content=true`;
+  const mapped = req.mapIndex !== undefined && req.mapIndex >= 0 ? `&map_index=${req.mapIndex}` : '';
+  const path = `${tiPath(req.dagId, req.runId, req.taskId)}/logs/${req.tryNumber}?full_content=true${mapped}`;
   const what = `Airflow log of ${req.taskId} try ${req.tryNumber}${req.baseline ? ` (run ${req.runId})` : ''}`;
-  const opened = await openLog(client, path, what);
-  if (!opened.ok) return opened.result;
-  const { res } = opened;
-  const filter = new LogFilter({ patterns: LOG_PATTERNS, context: LOG_CONTEXT_LINES });
-  const maxBytes = ctx.config.HEAL_LOG_MAX_BYTES;
-  const type = res.headers.get('content-type') ?? '';
-  let bytes = 0;
-  let truncated = false;
-  if (/ndjson/i.test(type)) {
-    const conv = new NdjsonToText(filter);
-    const read = await pumpBody(res, conv, maxBytes);
-    conv.flush();
-    if (read.error && read.bytes === 0)
-      return upstreamError(`${what} failed while reading: ${describeFetchError(read.error, ctx)}`, true);
-    if (read.error) onNote(`${what}: read stopped after ${read.bytes} bytes; later lines not scanned`);
-    ({ bytes, truncated } = { bytes: read.bytes, truncated: read.truncated || read.error !== undefined });
-  } else if (/json/i.test(type)) {
-    const body = await readText(res, maxBytes).catch(() => undefined);
-    if (!body) return upstreamError(`${what} failed while reading`, true);
-    let json: unknown;
-    try {
-      json = JSON.parse(body.text);
-    } catch {
-      json = undefined;
-    }
-    const parsed = LogContent.safeParse(json);
-    if (!parsed.success) return upstreamError(`${what} returned an unexpected shape (not a log)`, false);
-    pushContent(filter, parsed.data.content);
-    ({ bytes, truncated } = { bytes: body.text.length, truncated: body.truncated });
-  } else {
-    const read = await pumpBody(res, filter, maxBytes);
-    if (read.error && read.bytes === 0)
-      return upstreamError(`${what} failed while reading: ${describeFetchError(read.error, ctx)}`, true);
-    if (read.error) onNote(`${what}: read stopped after ${read.bytes} bytes; later lines not scanned`);
-    ({ bytes, truncated } = { bytes: read.bytes, truncated: read.truncated || read.error !== undefined });
-  }
-  filter.end();
-  if (truncated && !/read stopped/.test(what))
-    onNote(`${what}: longer than ${maxBytes} bytes, the rest was not read`);
+  const st: Pages = {
+    filter: new LogFilter({ patterns: LOG_PATTERNS, context: LOG_CONTEXT_LINES }),
+    maxBytes: ctx.config.HEAL_LOG_MAX_BYTES,
+    bytes: 0,
+    cut: false,
+    first: [],
+  };
+  const broken = await readPages(client, ctx, { path, what }, st, onNote);
+  if (typeof broken !== 'boolean') return broken;
+  st.filter.end();
+  if (st.cut) onNote(`${what}: longer than ${st.maxBytes} bytes, the rest was not read`);
   return ok({
     taskId: req.taskId,
     tryNumber: req.tryNumber,
-    lines: filter.lines(),
-    bytesRead: bytes,
-    truncated,
+    lines: st.filter.lines(),
+    bytesRead: st.bytes,
+    truncated: st.cut || broken,
     ref: `${client.apiRoot}${path}`,
     baseline: req.baseline ?? false,
   });

@@ -7,7 +7,7 @@ export const LOG_PATTERNS: RegExp[] = [
   /\bWARN(?:ING)?\b/,
   /Traceback \(most recent call last\)|Exception|Error\b|Timeout|timed out/,
   /SIGKILL|SIGTERM|SIGSEGV|return code|exit code|Killed|OOM|[Oo]ut of memory|MemoryError/,
-  /zombie|heartbeat|killed externally|Terminating/i,
+  /zombie|heartbeat|killed externally|Terminating|externally set|shouldn't be running anymore/i,
   /Poking|poke|[Ss]ensor|Rescheduling/,
   /conn_id|[Cc]onnection (?:ID|Retrieved|'|")|Retrieving connection|Variable\b/,
   /\bcolumns?\b|\bfields?\b|schema/i,
@@ -38,15 +38,15 @@ export const SIGNATURES: Array<[Sig, RegExp]> = [
   ['sensor_timeout', /AirflowSensorTimeout|Sensor has timed out|[Ss]ensor .*timed out/],
   [
     'task_timeout',
-    /AirflowTaskTimeout|Process timed out, PID|execution_timeout (?:of|exceeded)|Task exceeded/,
+    /AirflowTaskTimeout|Process timed out(?:, PID| pid=\d)|execution_timeout (?:of|exceeded)|Task exceeded/,
   ],
   [
     'oom',
-    /Negsignal\.SIGKILL|return code -9\b|exit code (?:-9|137)\b|\bSIGKILL\b|OOMKilled|^\s*Killed\s*$|Out of memory: Kill|oom[-_ ]kill|MemoryError|Cannot allocate memory/i,
+    /Negsignal\.SIGKILL|return code -9(?!\d)|exit[ _]code[ =](?:-9|137)(?!\d)|\bsignal=-9(?!\d)|Likely out of memory|\bSIGKILL\b|OOMKilled|^\s*Killed\s*$|Out of memory: Kill|oom[-_ ]kill|MemoryError|Cannot allocate memory/i,
   ],
   [
     'zombie',
-    /[Dd]etected zombie|zombie (?:job|task)|heartbeat (?:lost|timeout|expired)|no heartbeat|killed externally/,
+    /[Dd]etected zombie|zombie (?:job|task)|heartbeat (?:lost|timeout|expired)|no heartbeat|[Hh]eartbeat time limit exceeded|Too many failed heartbeats|killed externally/,
   ],
   ['sigterm', /Received SIGTERM|SIGTERM|Terminating subprocesses/],
   [
@@ -55,7 +55,7 @@ export const SIGNATURES: Array<[Sig, RegExp]> = [
   ],
   [
     'missing_connection',
-    /conn(?:ection)?_id [`'"]?[\w.-]+[`'"]? isn't defined|The conn_id .* isn't defined|Variable [`'"]?[\w.-]+[`'"]? does not exist|AirflowNotFoundException/,
+    /conn(?:ection)?_id [`'"]?[\w.-]+[`'"]? isn't defined|The conn_id .* isn't defined|Variable [`'"]?[\w.-]+[`'"]? does not exist|AirflowNotFoundException|\b(?:CONNECTION|VARIABLE)_NOT_FOUND\b/,
   ],
   [
     'auth',
@@ -70,6 +70,19 @@ export const SIGNATURES: Array<[Sig, RegExp]> = [
     /ConnectionError|ConnectionResetError|Connection reset|ConnectTimeout|ConnectTimeoutError|ReadTimeout|Connection refused|ECONNRESET|ECONNREFUSED|Max retries exceeded|RemoteDisconnected|Temporary failure in name resolution|Name or service not known|\b50[234]\b.*(?:Server Error|Service Unavailable|Bad Gateway|Gateway Time-?out)|(?:Service Unavailable|Bad Gateway|Gateway Time-?out)|SSLError|BrokenPipe|timed out while connecting|server closed the connection unexpectedly/,
   ],
 ];
+
+/**
+ * The running try was terminated because its state was changed from outside the task: Airflow 2
+ * (jobs/local_task_job_runner.py heartbeat_callback) "State of this instance has been externally set to
+ * %s. Terminating instance." and "DagRun timed out after %s."; Airflow 3 (task-sdk supervisor.py, a 404/409
+ * on the heartbeat) "Server indicated the task shouldn't be running anymore. Terminating process". The
+ * SIGTERM (and SIGKILL escalation) that follow are its consequences, not a zombie or OOM.
+ */
+export const EXTERNAL_STATE =
+  /State of this instance has been externally set to \w+|Server indicated the task shouldn't be running anymore|DagRun timed out after/;
+
+/** Classes that are consequences of an external state change when they follow it in the same try. */
+export const STATE_CHANGE_CONSEQUENCES: ReadonlySet<Sig> = new Set(['sigterm', 'zombie', 'oom']);
 
 /** Spark application ids as they appear in submit logs (kept in step with core/target.ts). */
 export const SPARK_APP_ID = /\b(application_\d{10,}_\d{4,}|app-\d{14}-\d{4,}|spark-[0-9a-f]{32})\b/;

@@ -10,14 +10,25 @@ import type {
   RerunProgress,
   RerunStarted,
 } from '../types.ts';
-import { type AirflowClient, connectAirflow, tiPath } from './client.ts';
+import { type AirflowClient, connectAirflow, tiLabel, tiPath } from './client.ts';
 import { TaskInstance } from './schema.ts';
 
-/** A failed task of the pinned run and the try that failed. */
+/** A failed task instance of the pinned run (a mapped one with its map index) and the try that failed. */
 export interface FailedTry {
   taskId: string;
+  /** Map index of a failed mapped task instance; absent when the task is not mapped. */
+  mapIndex?: number;
   tryNumber: number;
 }
+
+/** A `task_ids` item of clearTaskInstances: a task id, or (Airflow 3) a `[task_id, map_index]` pair. */
+export type ClearTarget = string | [string, number];
+
+const FailedTrySchema = z.object({
+  taskId: z.string(),
+  mapIndex: z.number().optional(),
+  tryNumber: z.number(),
+});
 
 /** `clearTaskInstances` answers: v1 TaskInstanceReferenceCollection, v2 TaskInstanceCollectionResponse. */
 const Cleared = z.object({
@@ -31,24 +42,44 @@ const Cleared = z.object({
 });
 
 /**
- * The failed tasks recorded in the pin (`<dag>/<run>[@vN]#<task>:try<N>…`, see pinAirflow): the immutable
- * failing state, never the run's current state. Falls back to the target's task id (try unknown: 0).
+ * The failed task instances recorded in the pin (`<dag>/<run>[@vN]#<task>[<map index>]:try<N>…`, see
+ * pinAirflow): the immutable failing state, never the run's current state. Falls back to the target's
+ * task id (try unknown: 0).
  */
 export function failedTries(pin: PinResult): FailedTry[] {
   const t = pin.target;
   if (t.platform !== 'airflow' || !t.runId) return [];
   const head = `${t.dagId}/${t.runId}`;
   const rest = pin.pinned.ref.startsWith(head) ? pin.pinned.ref.slice(head.length) : '';
-  const out = [...rest.matchAll(/#([^#:\s]+):try(\d+)/g)].map((m) => ({
+  // Task ids are letters, digits, `-`, `_` and `.`: a trailing `[N]` is a map index.
+  const out = [...rest.matchAll(/#([^#:\s[\]]+)(?:\[(\d+)\])?:try(\d+)/g)].map((m) => ({
     taskId: m[1] as string,
-    tryNumber: Number(m[2]),
+    ...(m[2] !== undefined ? { mapIndex: Number(m[2]) } : {}),
+    tryNumber: Number(m[3]),
   }));
   if (out.length === 0 && t.taskId) return [{ taskId: t.taskId, tryNumber: 0 }];
   return out;
 }
 
+/**
+ * What to clear for the failed instances. Airflow 3 takes `[task_id, map_index]` pairs, so only the
+ * failed map indexes are cleared. Airflow 2's `ClearTaskInstances.task_ids` takes task id strings only
+ * (a pair is a 400): the task id is sent and `only_failed` keeps its successful indexes untouched.
+ */
+export function clearTargets(tries: FailedTry[], major: 2 | 3): ClearTarget[] {
+  const out = new Map<string, ClearTarget>();
+  for (const t of tries) {
+    const pair = major === 3 && t.mapIndex !== undefined && t.mapIndex >= 0;
+    out.set(
+      pair ? `${t.taskId}[${t.mapIndex}]` : t.taskId,
+      pair ? [t.taskId, t.mapIndex as number] : t.taskId,
+    );
+  }
+  return [...out.values()];
+}
+
 /** The request body of `POST …/dags/{dag_id}/clearTaskInstances` (same keys in Airflow 2 and 3). */
-export function clearBody(runId: string, taskIds: string[], dryRun: boolean): Record<string, unknown> {
+export function clearBody(runId: string, taskIds: ClearTarget[], dryRun: boolean): Record<string, unknown> {
   return {
     dag_run_id: runId,
     task_ids: taskIds,
@@ -95,7 +126,7 @@ async function clear(
   if (auth.status !== 'ok') return auth;
   const path = `${client.apiRoot}/dags/${encodeURIComponent(t.dagId)}/clearTaskInstances`;
   const what = `Airflow: POST ${path}${dryRun ? ' (dry run)' : ''}`;
-  const body = clearBody(t.runId, [...new Set(tries.map((x) => x.taskId))], dryRun);
+  const body = clearBody(t.runId, clearTargets(tries, client.major), dryRun);
   const opened = await openUrl(`${client.base}${path}`, what, ctx, 'application/json', {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...auth.data },
@@ -107,9 +138,7 @@ async function clear(
   const other = res.data.task_instances.filter((ti) => ti.dag_run_id && ti.dag_run_id !== t.runId);
   if (other.length)
     return upstreamError(`${what} would touch another run (${other[0]?.dag_run_id}); refusing`, false);
-  const items = res.data.task_instances.map(
-    (ti) => `${ti.task_id}${ti.map_index != null && ti.map_index >= 0 ? `[${ti.map_index}]` : ''}`,
-  );
+  const items = res.data.task_instances.map((ti) => tiLabel(ti.task_id, ti.map_index));
   return ok({ items, tries, runId: t.runId });
 }
 
@@ -118,7 +147,7 @@ function plural(n: number, what: string): string {
 }
 
 async function followTask(client: AirflowClient, t: AirflowTarget, runId: string, f: FailedTry) {
-  const ti = await client.get(tiPath(t.dagId, runId, f.taskId), TaskInstance);
+  const ti = await client.get(tiPath(t.dagId, runId, f.taskId, f.mapIndex), TaskInstance);
   if (ti.status !== 'ok') return ti;
   const state = ti.data.state ?? 'none';
   const newTry = ti.data.try_number > f.tryNumber;
@@ -128,7 +157,7 @@ async function followTask(client: AirflowClient, t: AirflowTarget, runId: string
       : newTry && /failed|shutdown/.test(state)
         ? 'failed'
         : 'running';
-  return ok({ outcome, line: `${f.taskId}: ${state} (try ${ti.data.try_number})` });
+  return ok({ outcome, line: `${tiLabel(f.taskId, f.mapIndex)}: ${state} (try ${ti.data.try_number})` });
 }
 
 /** Airflow: clear the pinned run's failed task instances (and their downstream), dry run first. */
@@ -163,9 +192,7 @@ export const airflowRerun: RerunCapability = {
 
   async follow(pin, started, ctx): Promise<Upstream<RerunProgress>> {
     const t = pin.target as AirflowTarget;
-    const tries = z
-      .array(z.object({ taskId: z.string(), tryNumber: z.number() }))
-      .safeParse(started.handle.tries ?? failedTries(pin));
+    const tries = z.array(FailedTrySchema).safeParse(started.handle.tries ?? failedTries(pin));
     const runId = typeof started.handle.runId === 'string' ? started.handle.runId : t.runId;
     if (!tries.success || !runId) return upstreamError('rerun handle is not an Airflow rerun', false);
     const conn = await connectAirflow(ctx);

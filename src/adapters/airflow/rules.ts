@@ -1,5 +1,6 @@
 import type { Collection, Finding, PinResult, RuleOutcome } from '../types.ts';
 import { CASUALTY_STATES, FAILED_STATES, rootFailures, stateOf } from './graph.ts';
+import { externalNote } from './rules/external.ts';
 import { CATEGORY_OF, signalsOf } from './rules/signals.ts';
 import { type Ids, taskFindings, verdicts } from './rules/task.ts';
 import type { AirflowSnapshot } from './schema.ts';
@@ -145,8 +146,17 @@ export function airflowRules(collection: Collection<AirflowSnapshot>, _pin: PinR
   const findings = arbitrate(raw);
   const notes = [`The run failed: ${why}.`];
   if (roots.length) notes.push(`First failing task(s), traced upstream: ${roots.join(', ')}.`);
+  const external = roots.flatMap((r) => {
+    const latest = verdicts(s, r).at(-1);
+    const note = latest && externalNote(r, latest);
+    return note ? [note] : [];
+  });
+  notes.push(...external);
   if (collection.gaps.length) notes.push(`Evidence gaps: ${collection.gaps.join('; ')}`);
-  if (!findings.some((f) => f.status === 'confirmed' && f.category !== 'airflow.upstream_failure'))
+  if (
+    !external.length &&
+    !findings.some((f) => f.status === 'confirmed' && f.category !== 'airflow.upstream_failure')
+  )
     notes.push(
       roots.length
         ? `No known failure signature in the logs of ${roots.join(', ')}: the exception in the latest try's log (or the worker's own logs) would decide.`

@@ -71,7 +71,7 @@ export const DagRun = z.object({
   dag_versions: z.array(DagVersion).nullish(),
 });
 export type DagRun = z.infer<typeof DagRun>;
-export const DagRunCollection = z.object({ dag_runs: z.array(DagRun) });
+export const DagRunCollection = z.object({ dag_runs: z.array(DagRun), total_entries: optNum });
 
 export const TaskInstance = z.object({
   task_id: str,
@@ -88,7 +88,10 @@ export const TaskInstance = z.object({
   dag_version: DagVersion.nullish(),
 });
 export type TaskInstance = z.infer<typeof TaskInstance>;
-export const TaskInstanceCollection = z.object({ task_instances: z.array(TaskInstance) });
+export const TaskInstanceCollection = z.object({
+  task_instances: z.array(TaskInstance),
+  total_entries: optNum,
+});
 
 export const ImportErrorItem = z.object({
   import_error_id: optNum,
@@ -98,7 +101,10 @@ export const ImportErrorItem = z.object({
   timestamp: optStr,
 });
 export type ImportErrorItem = z.infer<typeof ImportErrorItem>;
-export const ImportErrorCollection = z.object({ import_errors: z.array(ImportErrorItem) });
+export const ImportErrorCollection = z.object({
+  import_errors: z.array(ImportErrorItem),
+  total_entries: optNum,
+});
 
 /** One Airflow 3 structured log message; errors carry `error_detail`. */
 export const LogMessage = z
@@ -140,6 +146,8 @@ export const TryLog = z.object({
   ref: str,
   /** True for a log of a previous (baseline) run. */
   baseline: z.boolean().default(false),
+  /** Map index of a mapped task instance's log (absent: unmapped). */
+  mapIndex: optNum,
 });
 export type TryLog = z.infer<typeof TryLog>;
 
@@ -180,6 +188,11 @@ export const AirflowSnapshot = z.object({
   tasks: z.array(Task).default([]),
   run: DagRun.nullish(),
   taskInstances: z.array(TaskInstance).default([]),
+  /**
+   * Mapped failed tasks: task id → the failed map indexes, the one whose tries and logs were read first.
+   * Unmapped tasks are absent.
+   */
+  failedMapIndexes: z.record(str, z.array(z.number())).optional(),
   tries: z.record(str, z.array(TryInfo)).default({}),
   logs: z.array(TryLog).default([]),
   history: z.array(HistoryRun).default([]),

@@ -6,7 +6,7 @@ import { errorMessage } from '../../core/errors.ts';
 import { noData, ok, type Upstream, upstreamError } from '../../core/upstream.ts';
 import { zodProblem } from '../http.ts';
 import { LogFilter } from '../logs.ts';
-import { type HistoryRun, type LogLine, Manifest, RunResults, Sources } from './schema.ts';
+import { type HistoryRun, type LogLine, Manifest, RunResults, Sources, schemaVersionNote } from './schema.ts';
 import { type StreamPlan, streamArtifact } from './stream-artifact.ts';
 import { PLANS } from './stream-plans.ts';
 import { rowsOf } from './volume.ts';
@@ -38,9 +38,14 @@ export function parseArtifact<S extends z.ZodType>(
     return upstreamError(`${what} is not valid JSON (${err instanceof Error ? err.message : err})`, false);
   }
   const parsed = schema.safeParse(json);
-  return parsed.success
-    ? ok(parsed.data)
-    : upstreamError(`${what} has an unexpected shape: ${zodProblem(parsed.error)}`, false);
+  if (parsed.success) return ok(parsed.data);
+  const version = (json as { metadata?: { dbt_schema_version?: unknown } } | null)?.metadata
+    ?.dbt_schema_version;
+  const note = schemaVersionNote(what, typeof version === 'string' ? version : undefined);
+  return upstreamError(
+    `${what} has an unexpected shape: ${zodProblem(parsed.error)}${note ? ` (${note})` : ''}`,
+    false,
+  );
 }
 
 /**

@@ -97,19 +97,82 @@ export async function getRun(client: DbtCloudClient, runId: string): Promise<Ups
   return ok(r.data.data);
 }
 
-/** An artifact of a run (raw artifact JSON; an enveloped body is unwrapped). */
+/**
+ * An artifact of a run (raw artifact JSON; an enveloped body is unwrapped). Without `step` dbt Cloud answers
+ * with the last step's file; `step` is the 1-based `index` of one of the run's `run_steps`.
+ */
 export async function getArtifact<S extends z.ZodType>(
   client: DbtCloudClient,
   runId: string,
   path: string,
   schema: S,
+  step?: number,
 ): Promise<Upstream<z.output<S>>> {
   const loose = z.union([envelope(schema).transform((e) => e.data), schema]);
+  const query = step === undefined ? '' : `?step=${step}`;
   return client.get(
-    `${runPath(runId)}artifacts/${path}`,
+    `${runPath(runId)}artifacts/${path}${query}`,
     loose,
-    `artifact ${path} of run ${runId}`,
+    `artifact ${path}${step === undefined ? '' : ` (step ${step})`} of run ${runId}`,
   ) as Promise<Upstream<z.output<S>>>;
+}
+
+/** A run step whose artifacts are read. */
+export interface ArtifactStep {
+  index: number;
+  name: string;
+  status?: string;
+}
+
+type Step = z.infer<typeof CloudRunStep>;
+const FRESHNESS_STEP = /\bsource\s+freshness\b/i;
+const NODE_STEP = /\bdbt\s+(?:build|run|test|seed|snapshot|retry)\b/i;
+const stepErrored = (s: Step) => s.status === 20 || /^error$/i.test(s.status_humanized ?? '');
+const asArtifactStep = (s: Step & { index: number }): ArtifactStep => ({
+  index: s.index,
+  name: s.name.slice(0, 200),
+  ...(stepStatus(s) ? { status: stepStatus(s) } : {}),
+});
+
+function stepStatus(s: Step): string | undefined {
+  if (s.status_humanized) return s.status_humanized;
+  return s.status != null ? (RUN_STATUS[s.status] ?? String(s.status)) : undefined;
+}
+
+/**
+ * The steps whose artifacts tell what happened: run_results.json and manifest.json of the step that errored
+ * (else of the last step that ran nodes), sources.json of the `dbt source freshness` step. Undefined: no such
+ * step is known (no `run_steps`), and the default (last step) file is read.
+ */
+export function artifactSteps(run: CloudRunData): { results?: ArtifactStep; sources?: ArtifactStep } {
+  const steps = (run.run_steps ?? [])
+    .filter((s): s is Step & { index: number } => typeof s.index === 'number')
+    .sort((a, b) => a.index - b.index);
+  const invokes = steps.filter((s) => /\bdbt\b/i.test(s.name) && !FRESHNESS_STEP.test(s.name));
+  const results = invokes.filter(stepErrored).at(-1) ?? invokes.filter((s) => NODE_STEP.test(s.name)).at(-1);
+  const sources = steps.filter((s) => FRESHNESS_STEP.test(s.name)).at(-1);
+  return {
+    ...(results ? { results: asArtifactStep(results) } : {}),
+    ...(sources ? { sources: asArtifactStep(sources) } : {}),
+  };
+}
+
+/** One artifact of a step; when that step has no such file, the run's default (last step) one, said in a gap. */
+async function stepArtifact<S extends z.ZodType>(
+  client: DbtCloudClient,
+  runId: string,
+  path: string,
+  schema: S,
+  step: ArtifactStep | undefined,
+  gaps: string[],
+): Promise<{ result: Upstream<z.output<S>>; step?: ArtifactStep }> {
+  if (!step) return { result: await getArtifact(client, runId, path, schema) };
+  const result = await getArtifact(client, runId, path, schema, step.index);
+  if (result.status !== 'no_data') return { result, step };
+  gaps.push(
+    `${path} of step ${step.index} (${step.name}) not found: read the run's last-step ${path} instead`,
+  );
+  return { result: await getArtifact(client, runId, path, schema) };
 }
 
 /** Previous runs of the same job (newest first), excluding this one. */
@@ -142,11 +205,7 @@ function cloudRunOf(run: CloudRunData): CloudRun {
     ...(run.href ? { href: run.href } : {}),
     steps: (run.run_steps ?? []).slice(0, 20).map((s) => ({
       name: s.name.slice(0, 200),
-      ...(s.status_humanized
-        ? { status: s.status_humanized }
-        : s.status != null
-          ? { status: RUN_STATUS[s.status] ?? String(s.status) }
-          : {}),
+      ...(stepStatus(s) ? { status: stepStatus(s) } : {}),
       lines: s.logs ? filterLogText(s.logs) : [],
     })),
   };
@@ -171,6 +230,15 @@ async function cloudHistory(
   return out;
 }
 
+/** Which artifacts were read from a given step, for the evidence. */
+function stepsRead(
+  read: Record<string, { result: Upstream<unknown>; step?: ArtifactStep }>,
+): NonNullable<CloudRun['artifactSteps']> {
+  return Object.entries(read).flatMap(([file, at]) =>
+    at.step && at.result.status === 'ok' ? [{ file, ...at.step }] : [],
+  );
+}
+
 /** A dbt Cloud run as a raw run: the run and its step logs, artifacts and previous runs as history. */
 export async function collectCloud(
   runId: string,
@@ -190,16 +258,19 @@ export async function collectCloud(
     gaps.push(run.message);
     return { origin: 'cloud', ref, history: [] };
   }
-  const [rr, mf, src] = await Promise.all([
-    getArtifact(c, runId, 'run_results.json', RunResults),
-    getArtifact(c, runId, 'manifest.json', Manifest),
-    getArtifact(c, runId, 'sources.json', Sources),
+  const wanted = artifactSteps(run.data);
+  const [rrAt, mfAt, srcAt] = await Promise.all([
+    stepArtifact(c, runId, 'run_results.json', RunResults, wanted.results, gaps),
+    stepArtifact(c, runId, 'manifest.json', Manifest, wanted.results, gaps),
+    stepArtifact(c, runId, 'sources.json', Sources, wanted.sources, gaps),
   ]);
+  const [rr, mf, src] = [rrAt.result, mfAt.result, srcAt.result];
   if (rr.status !== 'ok') gaps.push(rr.message);
   if (mf.status !== 'ok') gaps.push(`${mf.message} (no lineage, columns or compiled SQL)`);
   if (src.status === 'error') gaps.push(src.message);
   const history = await cloudHistory(c, run.data, gaps);
-  const cloud = cloudRunOf(run.data);
+  const fromSteps = stepsRead({ 'run_results.json': rrAt, 'manifest.json': mfAt, 'sources.json': srcAt });
+  const cloud = { ...cloudRunOf(run.data), ...(fromSteps.length ? { artifactSteps: fromSteps } : {}) };
   return {
     origin: 'cloud',
     ref: `${c.base}/api/v2/accounts/${c.accountId}${runPath(runId)}`,

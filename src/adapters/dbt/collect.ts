@@ -4,16 +4,17 @@ import type { AdapterContext, PinResult } from '../types.ts';
 import { readCompiledSql, readDbtLog, readHistory, readTargetDir } from './artifacts.ts';
 import { collectCloud } from './cloud.ts';
 import { allowedLocalPath } from './roots.ts';
-import type {
-  CloudRun,
-  DbtSnapshot,
-  FreshnessResult,
-  HistoryRun,
-  LogLine,
-  Manifest,
-  NodeRun,
-  RunResults,
-  Sources,
+import {
+  type CloudRun,
+  type DbtSnapshot,
+  type FreshnessResult,
+  type HistoryRun,
+  type LogLine,
+  type Manifest,
+  type NodeRun,
+  type RunResults,
+  type Sources,
+  schemaVersionGaps,
 } from './schema.ts';
 import { childMap, lookup, scopedNode, scopeIds } from './scope.ts';
 import { judgeVolume, rowsOf } from './volume.ts';
@@ -230,6 +231,7 @@ export async function collectDbt(
   const raw = t.cloudRunId
     ? await collectCloud(t.cloudRunId, t.url, ctx, gaps)
     : await readAllowedLocal(t.path ?? '.', ctx, gaps);
+  gaps.push(...schemaVersionGaps(raw));
   const snapshot = await buildSnapshot(raw);
   if (!pin.pinned.codeRef)
     gaps.push(

@@ -26,6 +26,9 @@ function runDraft(s: DbtSnapshot): Draft {
     ...(s.cloud
       ? [
           `dbt Cloud run ${s.cloud.runId} (job ${s.cloud.jobId ?? '?'}) ${s.cloud.status ?? ''} · git ${s.cloud.gitSha ?? 'unpinned'}${s.cloud.gitBranch ? ` on ${s.cloud.gitBranch}` : ''}`,
+          ...(s.cloud.artifactSteps ?? []).map(
+            (a) => `${a.file} from step ${a.index} (${a.name}${a.status ? `, ${a.status}` : ''})`,
+          ),
         ]
       : []),
   ];

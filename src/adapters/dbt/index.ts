@@ -2,7 +2,7 @@ import type { Target } from '../../core/target.ts';
 import { noData, ok, type Upstream, upstreamError } from '../../core/upstream.ts';
 import type { AdapterContext, Collection, PinResult, PipelineAdapter } from '../types.ts';
 import { readArtifact } from './artifacts.ts';
-import { cloudClient, getArtifact, getRun, statusName } from './cloud.ts';
+import { artifactSteps, cloudClient, getArtifact, getRun, statusName } from './cloud.ts';
 import { collectDbt } from './collect.ts';
 import { buildEvidence } from './evidence.ts';
 import { dbtRerun } from './rerun.ts';
@@ -52,7 +52,9 @@ async function pinCloud(
   if (client.status !== 'ok') return client;
   const run = await getRun(client.data, runId);
   if (run.status !== 'ok') return run;
-  const rr = await getArtifact(client.data, runId, 'run_results.json', RunResults);
+  // Pin the errored step's invocation, not the last step's (often `docs generate`).
+  const step = artifactSteps(run.data).results?.index;
+  const rr = await getArtifact(client.data, runId, 'run_results.json', RunResults, step);
   const inv = rr.status === 'ok' ? rr.data.metadata.invocation_id : undefined;
   return ok({
     pinned: {

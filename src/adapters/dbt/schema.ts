@@ -6,7 +6,8 @@ export type { LogLine };
 /*
  * dbt artifacts, only the fields Heal reads, as loose objects: run_results v4–v6, manifest v10–v12,
  * sources v3 (schemas in ../shared/corpus/dbt/schemas). Older and newer versions parse as long as
- * these fields keep their shape; anything odd in a single field degrades to undefined, never a throw.
+ * these fields keep their shape (and are named in a gap: schemaVersionNote); anything odd in a single
+ * field degrades to undefined, never a throw.
  */
 
 const str = z.string().nullish().catch(undefined);
@@ -132,6 +133,42 @@ export type SourceFreshness = z.infer<typeof SourceFreshness>;
 export const Sources = z.looseObject({ metadata: ArtifactMetadata, results: z.array(SourceFreshness) });
 export type Sources = z.infer<typeof Sources>;
 
+/** Artifact schema versions Heal knows, by file: `https://schemas.getdbt.com/dbt/<kind>/v<N>.json`. */
+const KNOWN_VERSIONS: Record<string, { kind: string; min: number; max: number }> = {
+  'run_results.json': { kind: 'run-results', min: 4, max: 6 },
+  'manifest.json': { kind: 'manifest', min: 10, max: 12 },
+  'sources.json': { kind: 'sources', min: 3, max: 3 },
+};
+
+/**
+ * A gap note when an artifact's `metadata.dbt_schema_version` is older or newer than Heal knows (it is still
+ * parsed: the schemas are loose). Undefined for a known version, an unknown file, or no recognisable version.
+ */
+export function schemaVersionNote(file: string, version: string | null | undefined): string | undefined {
+  const known = KNOWN_VERSIONS[file];
+  const v = Number(version?.match(/\/dbt\/([a-z-]+)\/v(\d+)\.json\s*$/i)?.[2] ?? Number.NaN);
+  if (!known || !Number.isInteger(v) || (v >= known.min && v <= known.max)) return undefined;
+  const range = known.min === known.max ? `v${known.min}` : `v${known.min}–v${known.max}`;
+  return `${file} is schema v${v}, ${v > known.max ? 'newer' : 'older'} than Heal knows (${range}): fields may be missed`;
+}
+
+/** Gap notes for every read artifact of an invocation whose schema version Heal does not know. */
+export function schemaVersionGaps(artifacts: {
+  runResults?: RunResults;
+  manifest?: Manifest;
+  sources?: Sources;
+}): string[] {
+  const read: Array<[string, { metadata: { dbt_schema_version?: string | null } } | undefined]> = [
+    ['run_results.json', artifacts.runResults],
+    ['manifest.json', artifacts.manifest],
+    ['sources.json', artifacts.sources],
+  ];
+  return read.flatMap(([file, a]) => {
+    const note = a ? schemaVersionNote(file, a.metadata.dbt_schema_version) : undefined;
+    return note ? [note] : [];
+  });
+}
+
 /* ---------- The snapshot: the contract between collection and rules (JSON, bounded). ---------- */
 
 /** One node result of the run, compacted. */
@@ -196,6 +233,8 @@ export interface CloudRun {
   status?: string;
   href?: string;
   steps: Array<{ name: string; status?: string; lines: LogLine[] }>;
+  /** Artifacts read from a given run step (`?step=<index>`) rather than the run's last step. */
+  artifactSteps?: Array<{ file: string; index: number; name: string; status?: string }>;
 }
 
 /** Bounded read-only profile of one warehouse table (see warehouse.ts). */

@@ -4,7 +4,7 @@ import type { Upstream } from '../../core/upstream.ts';
 import { mapLimit } from '../http.ts';
 import type { AdapterContext, PinResult } from '../types.ts';
 import { API_ROOT, appPath, chooseAttempt, type HistoryClient, historyClient } from './client.ts';
-import { fullLogUrl, type LogRequest, streamLog } from './logs.ts';
+import { streamLog } from './logs.ts';
 import {
   Application,
   Environment,
@@ -15,14 +15,16 @@ import {
   stageKey,
   Task,
   TaskSummary,
+  Unread,
 } from './schema.ts';
+import { logTargets } from './targets.ts';
+
+export { logTargets, mentionedExecutors } from './targets.ts';
 
 /** Requests in flight at once against the History Server / log servers. */
 const CONCURRENCY = 5;
 /** Stage attempts whose details, summaries and task lists are fetched. */
 const MAX_DETAILED_STAGES = 12;
-/** Executors (driver included) whose logs are streamed; two streams each. */
-const MAX_LOG_EXECUTORS = 8;
 /** Tasks kept per stage attempt's `tasks` map (failed first, then longest, then biggest shuffle read). */
 const MAX_TASKS_KEPT = 1000;
 /**
@@ -72,17 +74,20 @@ export async function collectSnapshot(
   const snap = emptySnapshot(appId, attempt);
   const gaps: string[] = [];
   const client = historyClient(ctx);
-  if (client.status !== 'ok') return { snapshot: snap, gaps: [client.message] };
+  const nothing = (gap: string) => ({ snapshot: { ...snap, unread: [...Unread.options] }, gaps: [gap] });
+  if (client.status !== 'ok') return nothing(client.message);
   const app = await client.data.get(appPath(appId), Application);
-  if (app.status === 'error' && app.httpStatus === undefined) {
-    gaps.push(`Spark History Server unreachable at ${client.data.base}: ${app.message}`);
-    return { snapshot: snap, gaps };
-  }
+  if (app.status === 'error' && app.httpStatus === undefined)
+    return nothing(`Spark History Server unreachable at ${client.data.base}: ${app.message}`);
+  snap.unread = [];
   if (app.status === 'ok') {
     snap.app = app.data;
     const att = chooseAttempt(app.data.attempts, attempt);
     if (att.found) snap.attempt = att.found;
-  } else gaps.push(app.message);
+  } else {
+    gaps.push(app.message);
+    snap.unread.push('application');
+  }
   const get = appFetcher(client.data, appPath(appId, attempt));
   await collectOverview(snap, get, gaps);
   const chosen = selectStages(snap.stages);
@@ -110,12 +115,19 @@ async function collectOverview(snap: SparkSnapshot, get: Fetcher, gaps: string[]
   for (const s of [...(keep(stages, gaps) ?? []), ...(keep(failed, gaps) ?? [])])
     if (!byKey.has(stageKey(s.stageId, s.attemptId))) byKey.set(stageKey(s.stageId, s.attemptId), s);
   snap.stages = [...byKey.values()];
-  snap.executors = executors;
+  snap.executors = executors ?? [];
+  const unread: Array<[Unread, boolean]> = [
+    ['jobs', jobs.status !== 'ok'],
+    ['stages', stages.status !== 'ok'],
+    ['executors', executors === undefined],
+  ];
+  snap.unread = [...(snap.unread ?? []), ...unread.filter(([, missing]) => missing).map(([name]) => name)];
   const envData = keep(env, gaps);
   if (envData) snap.sparkProperties = propertiesRecord(envData.sparkProperties);
 }
 
-async function collectExecutors(get: Fetcher, gaps: string[]): Promise<Executor[]> {
+/** `/allexecutors`, else `/executors`; undefined when neither could be read. */
+async function collectExecutors(get: Fetcher, gaps: string[]): Promise<Executor[] | undefined> {
   const all = await get('/allexecutors', z.array(Executor));
   if (all.status === 'ok') return all.data;
   const active = await get('/executors', z.array(Executor));
@@ -124,7 +136,7 @@ async function collectExecutors(get: Fetcher, gaps: string[]): Promise<Executor[
     return active.data;
   }
   gaps.push(all.message, active.message);
-  return [];
+  return undefined;
 }
 
 const SECRET_KEY = /password|passwd|secret|token|credential|api[._-]?key|access[._-]?key|private[._-]?key/i;
@@ -246,60 +258,6 @@ async function collectSummary(get: Fetcher, rel: string, gaps: string[]): Promis
   gaps.push(dflt.message);
   return undefined;
 }
-
-const EXECUTOR_MENTION = /\bexecutor (\d+|driver)\b|BlockManagerId\((\d+|driver),/g;
-
-/** Executor ids named in failure reasons and failed-task errors, in order of first mention. */
-export function mentionedExecutors(snap: SparkSnapshot): string[] {
-  const texts = [
-    ...snap.stages.map((s) => s.failureReason ?? ''),
-    ...Object.values(snap.failedTasks).flatMap((ts) => ts.map((t) => t.errorMessage ?? '')),
-  ];
-  const out: string[] = [];
-  for (const text of texts)
-    for (const m of text.matchAll(EXECUTOR_MENTION)) {
-      const id = m[1] ?? m[2];
-      if (id && !out.includes(id)) out.push(id);
-    }
-  return out;
-}
-
-/**
- * Executors whose logs matter, most telling first: the driver (when it has log links), executors
- * named in failures, executors with failed tasks (most first), dead executors with a removeReason.
- */
-export function logTargets(snap: SparkSnapshot, max = MAX_LOG_EXECUTORS): LogRequest[] {
-  const withLogs = snap.executors.filter((e) =>
-    Object.values(e.executorLogs).some((u) => /^https?:\/\//i.test(u)),
-  );
-  const byId = new Map(withLogs.map((e) => [e.id, e]));
-  const order = [
-    'driver',
-    ...mentionedExecutors(snap),
-    ...failedTaskExecutors(snap, withLogs),
-    ...withLogs.filter((e) => e.removeReason).map((e) => e.id),
-  ];
-  const ids = [...new Set(order)].filter((id) => byId.has(id)).slice(0, max);
-  return ids.flatMap((id) => {
-    const logs = byId.get(id)?.executorLogs ?? {};
-    const streams = Object.keys(logs)
-      .sort((a, b) => streamRank(a) - streamRank(b))
-      .filter((k) => streamRank(k) < 2);
-    return streams
-      .map((stream) => ({ executorId: id, stream, url: fullLogUrl(logs[stream] ?? '') }))
-      .filter((r) => /^https?:\/\//i.test(r.url));
-  });
-}
-
-function failedTaskExecutors(snap: SparkSnapshot, executors: Executor[]): string[] {
-  const counts = new Map<string, number>();
-  for (const e of executors) if ((e.failedTasks ?? 0) > 0) counts.set(e.id, e.failedTasks ?? 0);
-  for (const t of Object.values(snap.failedTasks).flat())
-    counts.set(t.executorId, (counts.get(t.executorId) ?? 0) + 1);
-  return [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([id]) => id);
-}
-
-const streamRank = (s: string) => (s === 'stderr' ? 0 : s === 'stdout' ? 1 : 2);
 
 async function collectLogs(snap: SparkSnapshot, ctx: AdapterContext, gaps: string[]): Promise<void> {
   const requests = logTargets(snap);

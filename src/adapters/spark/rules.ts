@@ -25,9 +25,45 @@ function failureReason(f: SparkFacts): string | undefined {
   return undefined;
 }
 
+/**
+ * Why a run without a failure signal still cannot be called healthy: a core endpoint that could not be read,
+ * or an attempt that has not completed (still running, or the History Server is still replaying its log).
+ */
+function unreadReasons(f: SparkFacts): string[] {
+  const unread = new Set(f.snap.unread ?? []);
+  const out: string[] = [];
+  if (unread.has('application'))
+    out.push(
+      'the application attempt could not be read, so whether it completed and its exit code are unknown',
+    );
+  else if (f.snap.attempt?.completed === false)
+    out.push(
+      'the application attempt has not completed (still running, or the History Server has not finished replaying its event log)',
+    );
+  const lists = (['jobs', 'stages'] as const).filter((x) => unread.has(x));
+  if (lists.length)
+    out.push(
+      `its ${lists.map((x) => `/${x}`).join(' and ')} could not be read, so a failed job or stage would be missed`,
+    );
+  if (unread.has('executors') && f.snap.attempt?.exitCode === undefined)
+    out.push(
+      'its executors could not be read, so the driver log (where a driver-side failure shows) was not read, and the attempt reports no exit code',
+    );
+  return out;
+}
+
+function undecidedRun(f: SparkFacts, reasons: string[], gaps: string[]): RuleOutcome {
+  const notes = [
+    `Heal cannot call this run healthy: ${reasons.join('; ')}.`,
+    'Investigate again once the History Server serves the whole application.',
+  ];
+  if (gaps.length) notes.push(`Evidence gaps: ${gaps.join('; ')}.`);
+  if (f.removed.length) notes.push(`${f.removed.length} executor(s) were removed during the run.`);
+  return { failed: true, findings: [], notes };
+}
+
 function healthyNotes(f: SparkFacts): string[] {
   const notes = ['Every job succeeded and no failure was reported: nothing to diagnose.'];
-  if (f.snap.attempt?.completed === false) notes.push('The application attempt has not completed yet.');
   if (f.removed.length)
     notes.push(
       `${f.removed.length} executor(s) were removed during the run; their tasks were retried and the jobs still succeeded.`,
@@ -93,12 +129,17 @@ function undecidedNotes(f: SparkFacts, findings: Finding[]): string[] {
 
 /**
  * The offline Spark rules: every Spark taxonomy id as a hypothesis with evidence for and against,
- * weighed against each other; at most one confirmed finding. A healthy run abstains (`failed: false`).
+ * weighed against each other; at most one confirmed finding. A healthy run abstains (`failed: false`); a run
+ * Heal could not fully read (or that has not completed) is never called healthy: it abstains as undecided.
  */
 export function sparkRules(collection: Collection<SparkSnapshot>, _pin: PinResult): RuleOutcome {
   const f = readFacts(collection.facts);
   const why = failureReason(f);
-  if (!why) return { failed: false, findings: [], notes: healthyNotes(f) };
+  if (!why) {
+    const unread = unreadReasons(f);
+    if (unread.length) return undecidedRun(f, unread, collection.gaps);
+    return { failed: false, findings: [], notes: healthyNotes(f) };
+  }
   const ctx: RuleCtx = { f, sz: sizeFacts(f), appId: f.snap.appId, ids: makeIds(collection.evidenceIndex) };
   const raw = [...inputFindings(ctx), driverFinding(ctx), shuffleFinding(ctx), ...memoryFindings(ctx)].filter(
     (x): x is Finding => x !== undefined,

@@ -168,6 +168,10 @@ export const LogExcerpt = z.object({
 });
 export type LogExcerpt = z.infer<typeof LogExcerpt>;
 
+/** Core History Server reads the healthy verdict depends on. */
+export const Unread = z.enum(['application', 'jobs', 'stages', 'executors']);
+export type Unread = z.infer<typeof Unread>;
+
 /** Key for a stage attempt: `"<stageId>.<attemptId>"`. */
 export const stageKey = (stageId: number, attemptId: number) => `${stageId}.${attemptId}`;
 
@@ -196,5 +200,10 @@ export const SparkSnapshot = z.object({
   executors: z.array(Executor).default([]),
   sparkProperties: z.record(str, str).default({}),
   logs: z.array(LogExcerpt).default([]),
+  /**
+   * Core endpoints that could not be read (error, timeout, bad JSON). The rules never call a run with an
+   * unread core endpoint healthy. Absent in snapshots built before this field existed: read as "all read".
+   */
+  unread: z.array(Unread).optional(),
 });
 export type SparkSnapshot = z.infer<typeof SparkSnapshot>;

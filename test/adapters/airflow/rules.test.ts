@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildEvidence } from '../../../src/adapters/airflow/evidence.ts';
 import { rootFailures } from '../../../src/adapters/airflow/graph.ts';
 import { findLinks } from '../../../src/adapters/airflow/links.ts';
+import { renderMessage } from '../../../src/adapters/airflow/logs.ts';
 import { airflowRules } from '../../../src/adapters/airflow/rules.ts';
 import type { AirflowSnapshot, Task, TaskInstance } from '../../../src/adapters/airflow/schema.ts';
 import type { PinResult } from '../../../src/adapters/types.ts';
@@ -279,5 +280,103 @@ describe('findLinks', () => {
   it('emits nothing for a log without runs', () => {
     const s = snap({}, { a: [[INFO('nothing here')]] });
     expect(findLinks(s, {})).toEqual([]);
+  });
+});
+
+/** Airflow 3 task-log lines as the API returns them (structured), rendered the way Heal reads them. */
+const V3 = (level: string, event: string, extra: Record<string, unknown> = {}) =>
+  renderMessage({ timestamp: '2026-11-20T03:44:42.001Z', level, event, logger: 'task', ...extra });
+const v3Exc = (exc_type: string, exc_value: string) =>
+  V3('error', 'Task failed with exception', {
+    error_detail: [
+      { exc_type, exc_value, frames: [{ filename: '/opt/airflow/dags/x.py', lineno: 7, name: 'run' }] },
+    ],
+  });
+const V2_EXTERNAL = [
+  WARN('State of this instance has been externally set to failed. Terminating instance.'),
+  INFO('Sending Signals.SIGTERM to group 10302. PIDs of all processes in the group: [10302]'),
+  '[2026-01-01, 00:00:01 UTC] {taskinstance.py:3094} ERROR - Received SIGTERM. Terminating subprocesses.',
+  ...ERR('airflow.exceptions.AirflowTaskTerminated: Task received SIGTERM signal'),
+  WARN("process psutil.Process(pid=10302, name='airflow task') did not respond to SIGTERM. Trying SIGKILL"),
+  INFO('Task exited with return code -9'),
+];
+
+describe('airflowRules: Airflow 2 and Airflow 3 wording', () => {
+  it('v2 "return code -9For more information" (no space, local_task_job_runner.py) is oom_killed', () => {
+    const s = snap(
+      {},
+      {
+        a: [
+          [
+            INFO(
+              'Task exited with return code -9For more information, see https://airflow.apache.org/docs/apache-airflow/stable/troubleshooting.html#LocalTaskJob-killed',
+            ),
+          ],
+        ],
+      },
+    );
+    expect(diagnose(s).report.rootCause?.category).toBe('airflow.oom_killed');
+  });
+
+  it('v3 "Process terminated by signal" with signal=-9 in a structured field is oom_killed', () => {
+    const line = V3(
+      'critical',
+      'Process terminated by signal. For more information, see https://airflow.apache.org/docs/apache-airflow/stable/troubleshooting.html#TaskRunner-killed',
+      { signal: -9, signal_name: 'SIGKILL' },
+    );
+    expect(diagnose(snap({ major: 3 }, { a: [line] })).report.rootCause?.category).toBe('airflow.oom_killed');
+  });
+
+  it('v3 "Process timed out" (timeout.py, pid as a field) is a task timeout', () => {
+    const s = snap({ major: 3 }, { a: [V3('error', 'Process timed out', { pid: 4242 })] });
+    expect(diagnose(s).report.rootCause?.category).toBe('airflow.task_timeout');
+  });
+
+  it('v3 AirflowRuntimeError CONNECTION_NOT_FOUND / VARIABLE_NOT_FOUND is a missing connection or variable', () => {
+    for (const value of [
+      "CONNECTION_NOT_FOUND: {'conn_id': 'warehouse'}",
+      "VARIABLE_NOT_FOUND: {'key': 'crm_cutoff'}",
+    ]) {
+      const s = snap({ major: 3 }, { a: [v3Exc('AirflowRuntimeError', value)] });
+      expect(diagnose(s).report.rootCause?.category).toBe('airflow.missing_connection');
+    }
+  });
+
+  it('v2: SIGTERM (and a SIGKILL escalation) after "externally set" is neither a zombie nor OOM: abstain', () => {
+    const { outcome, report } = diagnose(snap({}, { a: [V2_EXTERNAL] }));
+    expect(report.rootCause).toBeNull();
+    const zombie = report.hypotheses.find((h) => h.category === 'airflow.zombie_task');
+    expect(zombie?.status).toBe('dismissed');
+    expect(
+      report.hypotheses.some((h) => h.category === 'airflow.oom_killed' && h.status === 'confirmed'),
+    ).toBe(false);
+    expect(outcome.notes.join(' ')).toMatch(/externally set to failed/);
+  });
+
+  it('v3: "Server indicated the task shouldn\'t be running anymore" (supervisor.py) is an external state change', () => {
+    const lines = [
+      ...V3('error', "Server indicated the task shouldn't be running anymore. Terminating process", {
+        detail: {
+          detail: {
+            reason: 'not_running',
+            message: 'TI is no longer in the running state and task should terminate',
+            current_state: 'failed',
+          },
+        },
+      }),
+      ...V3('error', 'Task killed!'),
+      ...V3('critical', 'Process terminated by signal.', { signal: -15, signal_name: 'SIGTERM' }),
+    ];
+    const { outcome, report } = diagnose(snap({ major: 3 }, { a: [lines] }));
+    expect(report.rootCause).toBeNull();
+    expect(outcome.notes.join(' ')).toMatch(/current_state.*failed|shouldn't be running/);
+  });
+
+  it('counter-example: an error of the task before the state change still decides', () => {
+    const lines = [
+      ...ERR("airflow.exceptions.AirflowNotFoundException: The conn_id `warehouse` isn't defined"),
+      ...V2_EXTERNAL,
+    ];
+    expect(diagnose(snap({}, { a: [lines] })).report.rootCause?.category).toBe('airflow.missing_connection');
   });
 });

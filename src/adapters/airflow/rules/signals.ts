@@ -1,6 +1,6 @@
 import { looksLikeInjection } from '../../../core/injection.ts';
 import type { Category } from '../../../core/taxonomy.ts';
-import { SIGNATURES, type Sig } from '../patterns.ts';
+import { EXTERNAL_STATE, SIGNATURES, type Sig, STATE_CHANGE_CONSEQUENCES } from '../patterns.ts';
 import type { TryLog } from '../schema.ts';
 
 /** Which class wins when one try shows several: the specific cause before its consequences. */
@@ -67,6 +67,17 @@ export interface TryVerdict {
   fatal: boolean;
   line?: string;
   signals: Signal[];
+  /**
+   * The line saying the try's state was changed from outside, when nothing the task raised before it
+   * decides: the try ended because of it (see EXTERNAL_STATE), and `sig` is unset.
+   */
+  external?: { n: number; text: string };
+}
+
+/** The first external-state-change line of a try (injection-looking lines skipped). */
+function externalLine(log: TryLog): { n: number; text: string } | undefined {
+  const l = log.lines.find((x) => EXTERNAL_STATE.test(x.text) && !looksLikeInjection(x.text));
+  return l ? { n: l.n, text: l.text } : undefined;
 }
 
 const rank = (s: Sig) => PRECEDENCE.indexOf(s);
@@ -77,6 +88,11 @@ export function verdictOf(log: TryLog): TryVerdict {
   const pick = (xs: Signal[]) => [...xs].sort((a, b) => rank(a.sig) - rank(b.sig) || b.n - a.n)[0];
   const fatal = pick(signals.filter((s) => s.fatal));
   const best = fatal ?? pick(signals);
+  const ext = externalLine(log);
+  const before = signals.filter(
+    (s) => ext && s.fatal && s.n < ext.n && !STATE_CHANGE_CONSEQUENCES.has(s.sig),
+  );
+  if (ext && before.length === 0) return { tryNumber: log.tryNumber, fatal: false, signals, external: ext };
   return {
     tryNumber: log.tryNumber,
     ...(best ? { sig: best.sig, line: best.text } : {}),

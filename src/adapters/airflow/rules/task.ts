@@ -3,6 +3,7 @@ import type { Finding } from '../../types.ts';
 import { fmtS, tdSeconds } from '../evidence.ts';
 import type { Sig } from '../patterns.ts';
 import type { AirflowSnapshot } from '../schema.ts';
+import { externalFindings } from './external.ts';
 import { CATEGORY_OF, type TryVerdict, verdictOf } from './signals.ts';
 
 export type Ids = (keys: Array<string | undefined>) => string[];
@@ -86,6 +87,7 @@ export function durationAtTimeout(s: AirflowSnapshot, task: string): boolean {
 export function taskFindings(s: AirflowSnapshot, task: string, ids: Ids, rank: number): Finding[] {
   const vs = verdicts(s, task);
   const latest = vs.at(-1);
+  if (latest?.external) return externalFindings(task, latest, ids);
   const logKeys = (n?: number) =>
     vs.filter((v) => n === undefined || v.tryNumber === n).map((v) => `log:${task}:${v.tryNumber}`);
   const base = [`task:${task}`, 'graph'];
