@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,7 +16,6 @@ import { artifactsFrom, cloudRun, startFakeDbtCloud } from '../../support/fakeDb
  * version, for local target/ dirs and for dbt Cloud runs alike.
  */
 const SCEN = join(import.meta.dirname, '..', '..', 'scenarios');
-const SCHEMAS = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'corpus', 'dbt', 'schemas');
 const url = (kind: string, v: number) => `https://schemas.getdbt.com/dbt/${kind}/v${v}.json`;
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -60,18 +59,20 @@ const localCtx = (): AdapterContext => ({
 const versionGaps = (gaps: string[]) => gaps.filter((g) => /schema v\d+/.test(g));
 
 describe('dbt artifact schema versions Heal does not know are named as gaps', () => {
-  it('every schema in the corpus (the versions Heal knows) passes without a note', () => {
-    const files = readdirSync(SCHEMAS).filter((f) => /^(manifest|run-results|sources)-v\d+\.json$/.test(f));
-    expect(files.length).toBeGreaterThanOrEqual(7);
-    for (const f of files) {
-      const id = (JSON.parse(readFileSync(join(SCHEMAS, f), 'utf8')) as { $id: string }).$id;
-      const file = f.startsWith('manifest')
-        ? 'manifest.json'
-        : f.startsWith('run')
-          ? 'run_results.json'
-          : 'sources.json';
-      expect(schemaVersionNote(file, id), f).toBeUndefined();
-    }
+  it('every schema version in the corpus (the versions Heal knows) passes without a note', () => {
+    // The `$id`s of ../shared/corpus/dbt/schemas/{manifest-v10..12,run-results-v4..6,sources-v3}.json (kept here:
+    // CI's clone need not have shared/ beside it).
+    const known: Array<[string, string, number]> = [
+      ['manifest.json', 'manifest', 10],
+      ['manifest.json', 'manifest', 11],
+      ['manifest.json', 'manifest', 12],
+      ['run_results.json', 'run-results', 4],
+      ['run_results.json', 'run-results', 5],
+      ['run_results.json', 'run-results', 6],
+      ['sources.json', 'sources', 3],
+    ];
+    for (const [file, kind, v] of known)
+      expect(schemaVersionNote(file, url(kind, v)), `${kind} v${v}`).toBeUndefined();
   });
 
   it('names newer and older versions, with the range Heal knows', () => {
