@@ -253,7 +253,11 @@ describe('web + worker: Rerun on an Airflow incident (fixture Airflow 2 behind a
     expect(parent).toContain(`<@${APPROVER}> reran this`);
     expect(slack.calls.filter((c) => c.response.ok !== true)).toEqual([]);
 
-    const results = (await audit()).map((e) => `${e.what}:${e.result}`);
+    // The outcome is audited after its reply and the parent refresh: wait for it rather than race it.
+    const results = await waitFor('rerun outcome audited', async () => {
+      const r = (await audit()).map((e) => `${e.what}:${e.result}`);
+      return r.includes('rerun.outcome:succeeded') ? r : undefined;
+    });
     expect(results).toEqual(
       expect.arrayContaining(['rerun.dry_run:done', 'rerun.execute:done', 'rerun.outcome:succeeded']),
     );

@@ -1,40 +1,10 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connectAirflow, jwtExpiry } from '../../../src/adapters/airflow/client.ts';
 import { streamTryLog } from '../../../src/adapters/airflow/logs.ts';
 import { DagRun } from '../../../src/adapters/airflow/schema.ts';
-import type { AdapterContext } from '../../../src/adapters/types.ts';
-import { loadConfig } from '../../../src/core/config.ts';
-import { createLogger } from '../../../src/core/logger.ts';
+import { ctxFor, json, loopbackServers } from '../../support/loopback.ts';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-const closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of closers.splice(0)) await c();
-});
-
-async function serve(handler: Handler): Promise<string> {
-  const server = createServer(handler);
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  closers.push(
-    () =>
-      new Promise<void>((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-const json = (res: ServerResponse, status: number, body: unknown) => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-};
-const ctxFor = (env: Record<string, string>): AdapterContext => ({
-  config: loadConfig(env),
-  log: createLogger('silent'),
-});
+const { serve, closeLast } = loopbackServers();
 const RUN = { dag_run_id: 'scheduled__2026-01-01T00:00:00+00:00', dag_id: 'd', state: 'failed' };
 const jwt = (exp: number) =>
   `eyJhbGciOiJIUzI1NiJ9.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.c2lnbmF0dXJlc2ln`;
@@ -126,7 +96,7 @@ describe('connectAirflow and AirflowClient', () => {
       message: expect.stringMatching(/timed out after 300 ms/),
     });
     const closed = await serve(() => {});
-    await closers.pop()?.();
+    await closeLast();
     const down = await connectAirflow(ctxFor({ AIRFLOW_BASE_URL: closed }));
     expect(down).toMatchObject({
       status: 'error',

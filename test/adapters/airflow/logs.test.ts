@@ -1,39 +1,9 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connectAirflow } from '../../../src/adapters/airflow/client.ts';
 import { renderMessage, streamTryLog } from '../../../src/adapters/airflow/logs.ts';
-import type { AdapterContext } from '../../../src/adapters/types.ts';
-import { loadConfig } from '../../../src/core/config.ts';
-import { createLogger } from '../../../src/core/logger.ts';
+import { ctxFor, json, loopbackServers } from '../../support/loopback.ts';
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-const closers: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of closers.splice(0)) await c();
-});
-
-async function serve(handler: Handler): Promise<string> {
-  const server = createServer(handler);
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  closers.push(
-    () =>
-      new Promise<void>((ok) => {
-        server.closeAllConnections();
-        server.close(() => ok());
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
-
-const json = (res: ServerResponse, status: number, body: unknown) => {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-};
-const ctxFor = (env: Record<string, string>): AdapterContext => ({
-  config: loadConfig(env),
-  log: createLogger('silent'),
-});
+const { serve } = loopbackServers();
 const nd = (...msgs: unknown[]) => msgs.map((m) => `${JSON.stringify(m)}\n`).join('');
 const LOG_PATH = '/api/v2/dags/d/dagRuns/r/taskInstances/t/logs/1';
 const tokenOf = (url: string | undefined) => new URL(url ?? '/', 'http://x').searchParams.get('token');
